@@ -1,0 +1,1 @@
+"""Exchange backend: composition root and shared kernel (settings, database, domain, API)."""

@@ -1,0 +1,1 @@
+"""The GraphQL API (strawberry). Never named `graphql`: that would shadow graphql-core."""

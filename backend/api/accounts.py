@@ -1,0 +1,127 @@
+"""Registration, login and `me`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from backend.api.context import Info
+from backend.api.errors import (
+    AccountUnavailableError,
+    EmailTakenError,
+    InvalidCredentialsError,
+    ValidationError,
+)
+from backend.api.execution import execute
+from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
+from backend.api.pagination import Connection
+from backend.api.permissions import IsAuthenticated
+from commands.accounts.register_user import RegisterUser
+from commands.accounts.start_session import StartedSession, StartSession
+from queries.accounts import get_user
+from queries.views import UserView
+
+
+@strawberry.type(description="An exchange account.")
+class User:
+    id: strawberry.ID = strawberry.field(description="Stable account id.")
+    email: str = strawberry.field(description="Login email, lower-case.")
+    role: str = strawberry.field(description="`user` or `admin`.")
+    status: str = strawberry.field(description="`active`, `frozen` or `locked`.")
+    created_at: datetime = strawberry.field(description="When the account was opened.")
+
+    @classmethod
+    def from_view(cls, view: UserView) -> User:
+        return cls(id=strawberry.ID(str(view.id)), email=view.email, role=view.role,
+                   status=view.status, created_at=view.created_at)
+
+    @strawberry.field(description="Balances per asset.")
+    async def balances(self, info: Info) -> list[Balance]:
+        return await balances_of(info, uuid.UUID(self.id))
+
+    @strawberry.field(description="Account statement, newest first.")
+    async def ledger_entries(
+        self, info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size (max 100).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue from.")] = None,
+    ) -> Connection[LedgerEntry]:
+        return await ledger_entries_of(info, uuid.UUID(self.id), first, after)
+
+
+@strawberry.type(description="A signed-in session. Send the token as `Authorization: Bearer`.")
+class Session:
+    token: str = strawberry.field(description="Bearer token; shown only now.")
+    expires_at: datetime = strawberry.field(description="When the session ends.")
+    user: User = strawberry.field(description="Who signed in.")
+
+
+@strawberry.type(description="The account was created.")
+class RegisterSuccess:
+    user: User = strawberry.field(description="The new account.")
+
+
+@strawberry.input(description="Open an account.")
+class RegisterInput:
+    email: str = strawberry.field(description="Login email.")
+    password: str = strawberry.field(description="8 to 128 characters.")
+
+
+@strawberry.input(description="Sign in.")
+class LoginInput:
+    email: str = strawberry.field(description="Login email.")
+    password: str = strawberry.field(description="Password.")
+
+
+RegisterResult = Annotated[
+    RegisterSuccess | ValidationError | EmailTakenError, strawberry.union("RegisterResult")
+]
+LoginResult = Annotated[
+    Session | InvalidCredentialsError | AccountUnavailableError | ValidationError,
+    strawberry.union("LoginResult"),
+]
+
+
+async def _user(info: Info, user_id: uuid.UUID) -> User:
+    async with info.context.services.engine.connect() as conn:
+        view = await get_user(conn, user_id)
+    assert view is not None
+    return User.from_view(view)
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Open an account. Retrying the same email and password"
+                                     " returns the same account.")
+    async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
+        async def present(user_id: uuid.UUID) -> RegisterSuccess:
+            return RegisterSuccess(user=await _user(info, user_id))
+
+        return await execute(info, lambda: RegisterUser(input.email, input.password), present)
+
+    @strawberry.mutation(description="Sign in; returns a revocable session token.")
+    async def login(self, info: Info, input: LoginInput) -> LoginResult:
+        request = info.context.request
+        settings = info.context.services.settings
+
+        async def present(started: StartedSession) -> Session:
+            return Session(token=started.token, expires_at=started.expires_at,
+                           user=await _user(info, started.user_id))
+
+        return await execute(
+            info,
+            lambda: StartSession(input.email, input.password, settings.session_ttl_seconds,
+                                 ip=info.context.client_ip,
+                                 user_agent=request.headers.get("user-agent")),
+            present,
+        )
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
+    async def me(self, info: Info) -> User:
+        assert info.context.user is not None
+        return User.from_view(info.context.user.user)

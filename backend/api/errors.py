@@ -1,0 +1,96 @@
+"""Typed errors: the `Error` interface and one GraphQL type per domain failure."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from backend.domain import errors as domain
+
+
+class ErrorCode(Enum):
+    """Stable machine-readable error codes (served as strings so that `code` on an error never
+    clashes with a `code` field of a success type selected in the same union)."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_UNAVAILABLE = "ACCOUNT_UNAVAILABLE"
+
+
+@strawberry.interface(description="Every expected failure implements Error.")
+class Error:
+    code: str = strawberry.field(
+        description="What went wrong, for programs: " + ", ".join(c.value for c in ErrorCode) + "."
+    )
+    message: str = strawberry.field(description="What went wrong, for people.")
+
+
+@strawberry.type(description="The input broke a rule; nothing was changed.")
+class ValidationError(Error):
+    field: str | None = strawberry.field(description="The input field at fault, in camelCase.")
+
+
+@strawberry.type(description="The balance is too small for this; nothing was changed.")
+class InsufficientFundsError(Error):
+    asset: str = strawberry.field(description="The asset that is short.")
+
+
+@strawberry.type(description="The thing named does not exist.")
+class NotFoundError(Error):
+    pass
+
+
+@strawberry.type(description="It exists already with different settings.")
+class AlreadyExistsError(Error):
+    pass
+
+
+@strawberry.type(description="The idempotency key was used before for a different request.")
+class IdempotencyKeyReusedError(Error):
+    pass
+
+
+@strawberry.type(description="An account with this email exists.")
+class EmailTakenError(Error):
+    pass
+
+
+@strawberry.type(description="Email or password is wrong.")
+class InvalidCredentialsError(Error):
+    pass
+
+
+@strawberry.type(description="The account may not do this in its current status.")
+class AccountUnavailableError(Error):
+    pass
+
+
+AnyError = (
+    ValidationError | InsufficientFundsError | NotFoundError | AlreadyExistsError
+    | IdempotencyKeyReusedError | EmailTakenError | InvalidCredentialsError
+    | AccountUnavailableError
+)
+
+
+def error_from(exc: domain.DomainError) -> AnyError:
+    """The GraphQL error for a domain failure."""
+    code = ErrorCode(exc.code).value
+    if isinstance(exc, domain.InvalidInput):
+        return ValidationError(code=code, message=exc.message, field=exc.field)
+    if isinstance(exc, domain.InsufficientFunds):
+        return InsufficientFundsError(code=code, message=exc.message, asset=exc.asset)
+    simple: dict[type[domain.DomainError], type[AnyError]] = {
+        domain.NotFound: NotFoundError,
+        domain.AlreadyExists: AlreadyExistsError,
+        domain.IdempotencyKeyReused: IdempotencyKeyReusedError,
+        domain.EmailTaken: EmailTakenError,
+        domain.InvalidCredentials: InvalidCredentialsError,
+        domain.AccountUnavailable: AccountUnavailableError,
+    }
+    return simple[type(exc)](code=code, message=exc.message)  # type: ignore[call-arg]

@@ -1,0 +1,61 @@
+"""The ASGI GraphQL view: builds the context and authenticates HTTP requests and WebSockets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from backend.api.context import Context
+from backend.services import Services
+from queries.accounts import get_session_user
+from queries.views import SessionUser
+
+
+def bearer_token(value: object) -> str | None:
+    if isinstance(value, str) and value.startswith("Bearer "):
+        token = value.removeprefix("Bearer ").strip()
+        return token or None
+    return None
+
+
+class ExchangeGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+    async def _session(self, token: str) -> SessionUser | None:
+        async with self.services.engine.connect() as conn:
+            return await get_session_user(conn, token)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        context = Context(
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            services=self.services,
+            request_id=request_id,
+        )
+        if isinstance(request, Request):
+            token = bearer_token(request.headers.get("authorization"))
+            if token is not None:
+                # An unknown or expired token is treated as anonymous; fields that need a user
+                # then answer UNAUTHENTICATED.
+                context.user = await self._session(token)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params or {}
+        token = bearer_token(params.get("authorization") or params.get("Authorization"))
+        if token is None:
+            return {"authenticated": False}  # anonymous: public subscriptions only
+        user = await self._session(token)
+        if user is None:
+            raise ConnectionRejectionError({"reason": "invalid or expired token"})
+        context.user = user
+        return {"authenticated": True}

@@ -1,0 +1,142 @@
+"""`exchange`: one command for every component (`up` runs them all on the embedded default)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+from backend.observability import configure_logging
+from backend.settings import Settings
+
+log = logging.getLogger("exchange")
+
+
+def _resolve(settings: Settings) -> tuple[Settings, object | None]:
+    """Use DATABASE_URL / REDIS_URL when set, else start the embedded servers."""
+    if settings.database_url and settings.redis_url:
+        return settings, None
+    from backend.embedded import start_embedded
+
+    servers = start_embedded(settings.data_dir)
+    return settings.with_urls(settings.database_url or servers.database_url,
+                              settings.redis_url or servers.redis_url), servers
+
+
+async def _prepare(settings: Settings, seed: bool) -> None:
+    """Runs once before the components start: bootstrap admin and demo data."""
+    from backend.db.engine import make_engine
+    from backend.seed import seed_demo
+    from commands.accounts.ensure_admin import EnsureAdmin
+    from commands.bus import CommandBus
+
+    engine = make_engine(settings, pool_size=1)
+    try:
+        bus = CommandBus(engine)
+        if seed:
+            await seed_demo(bus)
+        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+            await bus.execute(EnsureAdmin(settings.bootstrap_admin_email,
+                                          settings.bootstrap_admin_password))
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.db.migrations import upgrade
+
+    settings, servers = _resolve(settings)
+    upgrade(settings.database_url, args.revision)
+    if args.seed:
+        asyncio.run(_prepare(settings, seed=True))
+    if servers is not None:
+        servers.stop()  # type: ignore[attr-defined]
+    print(f"migrated to {args.revision}")
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                access_log=False, loop="uvloop", http="httptools", ws="websockets-sansio")
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.run import run_worker
+
+    run_worker(settings, threads=args.threads)
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Every component as its own process, on the embedded servers unless URLs are given."""
+    from backend.db.migrations import upgrade
+
+    embedded = not (settings.database_url and settings.redis_url)
+    settings, servers = _resolve(settings)
+    upgrade(settings.database_url)
+    asyncio.run(_prepare(settings, seed=embedded and settings.seed_demo_markets))
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "EXCHANGE_PORT": str(settings.port), "EXCHANGE_HOST": settings.host}
+    exe = [sys.executable, "-m", "backend.cli"]
+    children = [
+        subprocess.Popen([*exe, "api"], env=env),
+        subprocess.Popen([*exe, "worker"], env=env),
+    ]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"exchange up: GraphQL and GraphiQL at http://{settings.host}:{settings.port}/graphql",
+          flush=True)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if servers is not None:
+            servers.stop()  # type: ignore[attr-defined]
+    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM)]
+    return 1 if failed and not stopping else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run every component (embedded PostgreSQL and Redis by default)")
+    sub.add_parser("api", help="serve GraphQL on EXCHANGE_HOST:EXCHANGE_PORT")
+    worker = sub.add_parser("worker", help="run projections (dramatiq on Redis)")
+    worker.add_argument("--threads", type=int, default=2)
+    migrate = sub.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("--seed", action="store_true", help="also create the demo assets/markets")
+    args = parser.parse_args(argv)
+    configure_logging(os.environ.get("EXCHANGE_LOG_LEVEL", "INFO"))
+    settings = Settings.from_env()
+    handlers = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate}
+    return handlers[args.command](replace(settings), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

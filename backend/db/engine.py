@@ -1,0 +1,54 @@
+"""Engine factory: psycopg 3 under SQLAlchemy's asyncio layer, with server-side safety timeouts."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from backend.settings import Settings
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain libpq URLs (`postgresql://`, `postgres://`) and pick the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """The same URL as psycopg/psql expect it (without the SQLAlchemy driver suffix)."""
+    return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
+
+
+def session_options(settings: Settings) -> str:
+    # Every connection carries its own limits, so a stuck statement or an abandoned transaction
+    # can never hold locks (and the event log's visibility horizon) for long.
+    return (
+        f"-c statement_timeout={settings.statement_timeout_ms}"
+        f" -c lock_timeout={settings.lock_timeout_ms}"
+        f" -c idle_in_transaction_session_timeout={settings.idle_in_transaction_timeout_ms}"
+    )
+
+
+def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    size = settings.db_pool_size if pool_size is None else pool_size
+    return create_async_engine(
+        sqlalchemy_url(settings.database_url),
+        pool_size=size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        connect_args={"options": session_options(settings)},
+    )
+
+
+async def check_pool_fits(engine: AsyncEngine, settings: Settings, processes: int = 1) -> None:
+    """Refuse to start when the configured pools could exhaust the server's connections."""
+    async with engine.connect() as conn:
+        max_connections = int((await conn.execute(text("SHOW max_connections"))).scalar_one())
+    wanted = (settings.db_pool_size + settings.db_max_overflow) * processes
+    if wanted > max_connections - 3:  # superuser_reserved_connections defaults to 3
+        raise RuntimeError(
+            f"pool of {wanted} connections does not fit max_connections={max_connections};"
+            " lower EXCHANGE_DB_POOL_SIZE / EXCHANGE_DB_MAX_OVERFLOW"
+        )

@@ -1,0 +1,120 @@
+"""Applies ledger transfers to the write store: postings, balances and one event, atomically."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.db.event_store import NewEvent, append_events
+from backend.db.tables import ledger_accounts, postings, transfers
+from backend.domain.errors import InsufficientFunds
+from backend.domain.ledger import AccountKind, AccountRef, Transfer
+
+
+@dataclass(frozen=True)
+class PostedTransfer:
+    transfer: Transfer
+    account_ids: dict[AccountRef, int]
+    applied: bool  # False when this transfer id had already been posted (idempotent retry)
+
+
+async def account_ids(conn: AsyncConnection, refs: set[AccountRef]) -> dict[AccountRef, int]:
+    """Row ids of the given accounts, creating the missing ones."""
+    rows = [
+        {
+            "asset": ref.asset,
+            "user_id": ref.user_id,
+            "kind": ref.kind.value,
+            "may_go_negative": ref.kind is AccountKind.EXTERNAL,
+        }
+        for ref in sorted(refs, key=_sort_key)
+    ]
+    await conn.execute(insert(ledger_accounts).on_conflict_do_nothing(), rows)
+    keys = [(ref.asset, ref.user_id, ref.kind.value) for ref in refs]
+    result = await conn.execute(
+        select(ledger_accounts.c.id, ledger_accounts.c.asset, ledger_accounts.c.user_id,
+               ledger_accounts.c.kind).where(
+            tuple_(ledger_accounts.c.asset, func.coalesce(ledger_accounts.c.user_id, _NIL),
+                   ledger_accounts.c.kind).in_(
+                [(a, u if u is not None else _NIL, k) for a, u, k in keys]
+            )
+        )
+    )
+    return {AccountRef(r.asset, r.user_id, AccountKind(r.kind)): r.id for r in result}
+
+
+_NIL = uuid.UUID(int=0)  # stands for "no owner" so system accounts compare in the IN list
+
+
+def _sort_key(ref: AccountRef) -> tuple[str, str, str]:
+    return (ref.asset, str(ref.user_id or ""), ref.kind.value)
+
+
+async def post_transfer(
+    conn: AsyncConnection, transfer: Transfer, *, metadata: dict[str, Any] | None = None
+) -> PostedTransfer:
+    """Post `transfer` once. Raises InsufficientFunds (and changes nothing) if any account that
+    may not go negative would; the caller's transaction then rolls back as a whole."""
+    inserted = await conn.execute(
+        insert(transfers)
+        .values(id=transfer.id, kind=transfer.kind, reference=transfer.reference, memo=transfer.memo)
+        .on_conflict_do_nothing()
+        .returning(transfers.c.id)
+    )
+    net = transfer.net_by_account()
+    ids = await account_ids(conn, set(net))
+    if inserted.first() is None:
+        return PostedTransfer(transfer, ids, applied=False)
+    # Lock balances in id order so concurrent transfers over the same accounts never deadlock.
+    for ref in sorted(net, key=lambda r: ids[r]):
+        await _apply_delta(conn, ref, ids[ref], net[ref])
+    await conn.execute(
+        postings.insert(),
+        [{"transfer_id": transfer.id, "account_id": ids[ref], "amount": net[ref]} for ref in net],
+    )
+    await append_events(conn, [transfer_posted_event(transfer, ids, net, metadata or {})])
+    return PostedTransfer(transfer, ids, applied=True)
+
+
+async def _apply_delta(conn: AsyncConnection, ref: AccountRef, account_id: int, delta: Decimal) -> None:
+    result = await conn.execute(
+        text(
+            "UPDATE ledger_accounts SET balance = balance + :delta"
+            " WHERE id = :id AND (may_go_negative OR balance + :delta >= 0) RETURNING id"
+        ),
+        {"delta": delta, "id": account_id},
+    )
+    if result.first() is None:
+        raise InsufficientFunds(ref.asset)
+
+
+def transfer_posted_event(
+    transfer: Transfer, ids: dict[AccountRef, int], net: dict[AccountRef, Decimal],
+    metadata: dict[str, Any],
+) -> NewEvent:
+    return NewEvent(
+        stream=f"transfer:{transfer.id}",
+        event_type="ledger.transfer_posted",
+        data={
+            "transfer_id": transfer.id,
+            "kind": transfer.kind,
+            "reference": transfer.reference,
+            "postings": [
+                {
+                    "account_id": ids[ref],
+                    "asset": ref.asset,
+                    "user_id": str(ref.user_id) if ref.user_id else None,
+                    "kind": ref.kind.value,
+                    "amount": str(amount),
+                }
+                for ref, amount in sorted(net.items(), key=lambda item: ids[item[0]])
+            ],
+        },
+        metadata=metadata,
+    )

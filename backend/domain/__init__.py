@@ -1,0 +1,1 @@
+"""Pure domain: values, rules and failures. No I/O, no clock, no SQL, no GraphQL."""

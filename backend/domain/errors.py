@@ -1,0 +1,70 @@
+"""Expected failures, named as facts. The API maps each to a typed GraphQL error by its code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A failure the client can act on. `code` is stable and part of the API contract."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InsufficientFunds(DomainError):
+    code = "INSUFFICIENT_FUNDS"
+
+    def __init__(self, asset: str) -> None:
+        super().__init__(f"insufficient {asset} balance")
+        self.asset = asset
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(DomainError):
+    code = "ALREADY_EXISTS"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+    def __init__(self) -> None:
+        super().__init__("this idempotency key was already used with different input")
+
+
+class EmailTaken(DomainError):
+    code = "EMAIL_TAKEN"
+
+    def __init__(self) -> None:
+        super().__init__("an account with this email already exists")
+
+
+class InvalidCredentials(DomainError):
+    code = "INVALID_CREDENTIALS"
+
+    def __init__(self) -> None:
+        super().__init__("email or password is wrong")
+
+
+class AccountUnavailable(DomainError):
+    code = "ACCOUNT_UNAVAILABLE"
+
+
+class Unauthenticated(Exception):
+    """Raised by permission checks; surfaces as a top-level error with code UNAUTHENTICATED."""
+
+
+class Forbidden(Exception):
+    """Raised by permission checks; surfaces as a top-level error with code FORBIDDEN."""

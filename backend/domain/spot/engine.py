@@ -1,0 +1,251 @@
+"""SpotEngine: the public, pure and deterministic matching engine of one spot market.
+
+No I/O, clock or randomness: the caller passes `now` (epoch microseconds) and gets every effect as
+event records in `engine.events` (see events.py). Prices are ticks, quantities lots, money minor
+units (see units.py); inputs are assumed to have passed filters.py already.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+
+from backend.domain.spot.book import Level, depth_levels, live_orders
+from backend.domain.spot.conditional import ConditionalOrders
+from backend.domain.spot.events import (
+    AMEND_AT_OR_BELOW_FILLED,
+    AMEND_NOT_A_DECREASE,
+    AMEND_OCO_UNSUPPORTED,
+    AMEND_REJECTED,
+    AMENDED,
+    CANCELED,
+    INSUFFICIENT_HOLD,
+    RESTED,
+    STATUS,
+    USER_CANCELED,
+)
+from backend.domain.spot.orders import (
+    BUY,
+    GTC,
+    HOLD,
+    LINK,
+    LOTS,
+    NO_LINK,
+    ORIG,
+    OWNER,
+    PRICE,
+    SELL,
+    SEQ,
+    SIDE,
+    STP_EXPIRE_TAKER,
+)
+from backend.domain.spot.snapshot import (
+    EngineSnapshot,
+    digest,
+    resting_order,
+    waiting_stop,
+)
+from backend.domain.spot.units import NO_PRICE_LIMIT, MarketSpec
+
+
+class SpotEngine(ConditionalOrders):
+    """One market's order book, trigger book and matching rules."""
+
+    def place_limit(
+        self,
+        oid: int,
+        owner: int,
+        side: int,
+        price: int,
+        lots: int,
+        hold: int,
+        now: int,
+        tif: int = GTC,
+        post_only: bool = False,
+        stp: int = STP_EXPIRE_TAKER,
+    ) -> None:
+        """LIMIT order (GTC / IOC / FOK, optionally post-only, which rejects instead of taking).
+
+        `hold` must cover price x lots (buy, quote units) or lots (sell, base units); any excess
+        is released when the order ends.
+        """
+        if oid <= 0 or oid in self._orders or oid in self._stops:
+            self._check_new_id(oid)
+        if side == BUY:
+            if hold < price * lots * self._tick_lot:
+                self._reject(oid, INSUFFICIENT_HOLD, hold)
+                return
+            keys = self._ask_keys
+            crosses = bool(keys) and keys[0] <= price
+            levels = self._bids
+            heap = self._bid_keys
+            key = -price
+        else:
+            if hold < lots * self._lot:
+                self._reject(oid, INSUFFICIENT_HOLD, hold)
+                return
+            keys = self._bid_keys
+            crosses = bool(keys) and keys[0] <= -price
+            levels = self._asks
+            heap = self._ask_keys
+            key = price
+        self._seq = seq = self._seq + 1
+        rec = [oid, owner, side, price, lots, lots, hold, seq, NO_LINK]
+        if crosses or tif != GTC:
+            self._exec_limit(rec, tif, post_only, stp, now)
+            if self._fired:
+                self._run_fired(now)
+            return
+        # Inlined _rest: a non-crossing GTC order is the most common call of all.
+        level = levels.get(key)
+        if level is None:
+            level = levels[key] = Level()
+            heappush(heap, key)
+        level.orders.append(rec)
+        level.total += lots
+        self._orders[oid] = rec
+        self.events.append((RESTED, oid, side, price, lots, seq))
+
+    def place_market(
+        self,
+        oid: int,
+        owner: int,
+        side: int,
+        lots: int,
+        hold: int,
+        now: int,
+        quote: int = 0,
+        stp: int = STP_EXPIRE_TAKER,
+    ) -> None:
+        """MARKET order by `lots`, or by `quote` units (lots ignored) to spend (buy) or receive
+        (sell) without exceeding it. A buy by quote needs hold >= quote; a sell needs base in
+        its hold for what it sells. Unfilled rest EXPIRES."""
+        self._check_new_id(oid)
+        if quote:
+            if side == BUY:
+                cap = NO_PRICE_LIMIT
+                ok = hold >= quote
+            else:
+                cap = hold // self._lot
+                ok = cap > 0
+        else:
+            cap = lots
+            ok = side == BUY or hold >= lots * self._lot
+        if not ok:
+            self._reject(oid, INSUFFICIENT_HOLD, hold)
+            return
+        self._seq += 1
+        rec = [oid, owner, side, 0, cap, cap, hold, self._seq, NO_LINK]
+        self._exec_market(rec, quote, stp, now)
+        if self._fired:
+            self._run_fired(now)
+
+    def cancel(self, oid: int, now: int) -> bool:
+        """Cancel a working order (both legs of an OCO). Unknown or ended ids: False, no event."""
+        rec = self._orders.pop(oid, None)
+        if rec is None:
+            rec = self._stops.pop(oid, None)
+            if rec is None:
+                return False
+            self._end(rec, CANCELED, USER_CANCELED)
+        else:
+            # Inlined _unbook/_end: cancels are a quarter of a typical order flow.
+            lots = rec[LOTS]
+            rec[LOTS] = 0
+            if rec[SIDE] == BUY:
+                self._bids[-rec[PRICE]].drop_canceled(lots)
+            else:
+                self._asks[rec[PRICE]].drop_canceled(lots)
+            released = rec[HOLD]
+            rec[HOLD] = 0
+            self.events.append((STATUS, oid, CANCELED, USER_CANCELED, rec[ORIG] - lots, released))
+        if rec[LINK]:
+            self._end_sibling(rec, CANCELED, USER_CANCELED)
+        return True
+
+    def amend(self, oid: int, total_lots: int, now: int) -> bool:
+        """Lower an order's quantity to `total_lots` keeping its time priority.
+
+        Must stay above the filled lots and below the current quantity, else an amend_rejected
+        event. Unknown or ended ids: False, no event. The hold no longer needed is released.
+        """
+        rec = self._orders.get(oid)
+        resting = rec is not None
+        if rec is None:
+            rec = self._stops.get(oid)
+            if rec is None:
+                return False
+        filled = rec[ORIG] - rec[LOTS]
+        reason = ""
+        if rec[LINK]:
+            reason = AMEND_OCO_UNSUPPORTED
+        elif total_lots >= rec[ORIG]:
+            reason = AMEND_NOT_A_DECREASE
+        elif total_lots <= filled:
+            reason = AMEND_AT_OR_BELOW_FILLED
+        if reason:
+            self.events.append((AMEND_REJECTED, oid, reason))
+            return True
+        cut = rec[ORIG] - total_lots
+        open_lots = rec[LOTS] - cut
+        if resting:
+            level = self._bids[-rec[PRICE]] if rec[SIDE] == BUY else self._asks[rec[PRICE]]
+            level.total -= cut
+        keep = self._needed_hold(rec, open_lots)
+        released = rec[HOLD] - keep
+        rec[HOLD] = keep
+        rec[LOTS] = open_lots
+        rec[ORIG] = total_lots
+        self.events.append((AMENDED, oid, total_lots, open_lots, released))
+        return True
+
+    def _needed_hold(self, rec: list[int], open_lots: int) -> int:
+        if rec[SIDE] == SELL:
+            return open_lots * self._lot
+        if rec[PRICE]:
+            return rec[PRICE] * open_lots * self._tick_lot
+        # A stop-market buy's hold is an estimate; keep it proportional (rounded up).
+        return -(-rec[HOLD] * open_lots // rec[LOTS])
+
+    def cancel_all(self, owner: int, now: int) -> int:
+        """Cancel every working order of `owner`, oldest first; returns how many were canceled."""
+        mine = [rec for rec in self._orders.values() if rec[OWNER] == owner]
+        mine += [rec for rec in self._stops.values() if rec[OWNER] == owner]
+        mine.sort(key=lambda rec: rec[SEQ])
+        done = 0
+        for rec in mine:
+            oid = rec[0]
+            if (oid in self._orders or oid in self._stops) and self.cancel(oid, now):
+                done += 1
+        return done
+
+    def book_levels(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Aggregated (price ticks, lots) levels, best first: (bids, asks)."""
+        return depth_levels(self._bids, -1, depth), depth_levels(self._asks, 1, depth)
+
+    def snapshot(self) -> EngineSnapshot:
+        orders = live_orders(self._bids) + live_orders(self._asks)
+        stops = sorted(self._stops.values(), key=lambda rec: rec[SEQ])
+        return EngineSnapshot(
+            last_price=self._last or None,
+            last_seq=self._seq,
+            orders=tuple(resting_order(rec) for rec in orders),
+            stops=tuple(waiting_stop(rec) for rec in stops),
+        )
+
+    @classmethod
+    def restore(cls, spec: MarketSpec, snapshot: EngineSnapshot) -> SpotEngine:
+        """Rebuild an engine from its working orders (any order; priority comes from `seq`)."""
+        engine = cls(spec)
+        for order in sorted(snapshot.orders, key=lambda order: order.seq):
+            engine._rest(order.record())
+        for stop in sorted(snapshot.stops, key=lambda stop: stop.seq):
+            engine._file_stop(stop.record())
+        engine.events.clear()
+        engine._last = snapshot.last_price or 0
+        seqs = [order.seq for order in snapshot.orders] + [stop.seq for stop in snapshot.stops]
+        engine._seq = max([snapshot.last_seq, *seqs])
+        return engine
+
+    def state_digest(self) -> str:
+        """Deterministic digest of the whole working state (book, stops, last price, sequence)."""
+        return digest(self.snapshot())

@@ -1,0 +1,1 @@
+"""Credentials: password hashing and session tokens, on well-kept libraries only."""

@@ -1,0 +1,23 @@
+"""Long-lived resources of an API process, built once at start-up and shared by requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dramatiq
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.pubsub import Hub
+from backend.settings import Settings
+from commands.bus import CommandBus
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    redis: aioredis.Redis
+    broker: dramatiq.Broker
+    bus: CommandBus
+    hub: Hub

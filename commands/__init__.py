@@ -1,0 +1,1 @@
+"""Write side: one module per command (a frozen dataclass and its handler), one transaction each."""

@@ -1,0 +1,1 @@
+"""Account commands: registration, login sessions, the bootstrap admin."""

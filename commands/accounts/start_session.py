@@ -1,0 +1,67 @@
+"""Log in: check the password and open a server-side, revocable session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from backend.db.event_store import NewEvent, append_events
+from backend.db.tables import sessions, users
+from backend.domain.errors import AccountUnavailable, InvalidCredentials, InvalidInput
+from backend.security.passwords import verify_password
+from backend.security.tokens import new_token, token_digest
+from commands.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class StartSession:
+    email: str
+    password: str
+    ttl_seconds: int
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    token: str
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    expires_at: datetime
+
+
+async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
+    if not cmd.email.strip():
+        raise InvalidInput("email", "email is required")
+    if not cmd.password:
+        raise InvalidInput("password", "password is required")
+    row = (
+        await uow.conn.execute(
+            select(users.c.id, users.c.password_hash, users.c.status).where(
+                users.c.email == cmd.email.strip().lower()
+            )
+        )
+    ).first()
+    if not await verify_password(row.password_hash if row else None, cmd.password) or row is None:
+        raise InvalidCredentials()
+    if row.status == "locked":
+        raise AccountUnavailable("this account is locked; contact support")
+    token = new_token()
+    session_id = uuid.uuid4()
+    expires_at = datetime.now(UTC) + timedelta(seconds=cmd.ttl_seconds)
+    await uow.conn.execute(
+        sessions.insert().values(
+            token_hash=token_digest(token), id=session_id, user_id=row.id, expires_at=expires_at,
+            ip=cmd.ip, user_agent=(cmd.user_agent or "")[:256] or None,
+        )
+    )
+    await append_events(
+        uow.conn,
+        [NewEvent(f"user:{row.id}", "account.session_started",
+                  {"user_id": str(row.id), "session_id": str(session_id),
+                   "expires_at": expires_at.isoformat()})],
+    )
+    return StartedSession(token, session_id, row.id, expires_at)

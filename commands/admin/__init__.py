@@ -1,0 +1,1 @@
+"""Admin commands: assets, markets and manual balance adjustments; every one audited."""

@@ -1,0 +1,60 @@
+"""Dispatches a command to its handler inside one unit of work (explicit registry, no magic)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commands.accounts.ensure_admin import EnsureAdmin, ensure_admin
+from commands.accounts.register_user import RegisterUser, register_user
+from commands.accounts.start_session import StartSession, start_session
+from commands.admin.adjust_balance import AdjustBalance, adjust_balance
+from commands.admin.create_asset import CreateAsset, create_asset
+from commands.admin.create_market import CreateMarket, create_market
+from commands.admin.update_market import UpdateMarket, update_market
+from commands.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
+
+HANDLERS: dict[type[Any], Handler] = {
+    RegisterUser: register_user,
+    StartSession: start_session,
+    EnsureAdmin: ensure_admin,
+    CreateAsset: create_asset,
+    CreateMarket: create_market,
+    UpdateMarket: update_market,
+    AdjustBalance: adjust_balance,
+}
+
+# Transient conflicts between concurrent transactions: the whole command is simply run again.
+RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+MAX_ATTEMPTS = 3
+
+
+class CommandBus:
+    def __init__(self, engine: AsyncEngine,
+                 after_commit: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.engine = engine
+        self._after_commit = after_commit
+
+    async def execute(self, command: Any) -> Any:
+        handler = HANDLERS[type(command)]
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with UnitOfWork(self.engine) as uow:
+                    result = await handler(command, uow)
+                    if self._after_commit is not None:
+                        uow.after_commit(self._after_commit)
+                return result
+            except DBAPIError as exc:
+                if not isinstance(exc.orig, RETRYABLE) or attempt == MAX_ATTEMPTS:
+                    raise
+                log.warning("retrying %s after %s", type(command).__name__, type(exc.orig).__name__)
+        raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""Ledger read models: account statements and balances."""

@@ -1,0 +1,77 @@
+"""Runs projections: read events after the checkpoint, apply them, advance the checkpoint, commit.
+
+The read-model change and the checkpoint move in one transaction, so a crash at any point either
+keeps both or neither: every event takes effect exactly once. The checkpoint row is locked
+FOR UPDATE, so two runners of the same projection take turns instead of applying twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from backend.db.event_store import Checkpoint, read_events
+from projections.base import Outbox, Projection
+
+Publish = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
+
+
+async def _lock_checkpoint(conn: AsyncConnection, name: str) -> Checkpoint:
+    await conn.execute(
+        text("INSERT INTO projection_checkpoints (name) VALUES (:name) ON CONFLICT DO NOTHING"),
+        {"name": name},
+    )
+    row = (
+        await conn.execute(
+            text("SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
+                 " WHERE name = :name FOR UPDATE"),
+            {"name": name},
+        )
+    ).one()
+    return Checkpoint(row.xact_id, row.position)
+
+
+async def catch_up_once(engine: AsyncEngine, projection: Projection, batch_size: int,
+                        publish: Publish | None = None) -> tuple[Checkpoint, int]:
+    """Apply at most one batch. Returns the new checkpoint and how many events were applied."""
+    outbox = Outbox()
+    async with engine.begin() as conn:
+        checkpoint = await _lock_checkpoint(conn, projection.name)
+        events = await read_events(conn, checkpoint, batch_size, list(projection.handlers))
+        for event in events:
+            await projection.handlers[event.event_type](conn, event, outbox)
+        if events:
+            checkpoint = Checkpoint(events[-1].xact_id, events[-1].position)
+            await conn.execute(
+                text("UPDATE projection_checkpoints SET xact_id = CAST(:x AS text)::xid8,"
+                     " position = :p, updated_at = now() WHERE name = :name"),
+                {"x": str(checkpoint.xact_id), "p": checkpoint.position, "name": projection.name},
+            )
+    if publish is not None and outbox.messages:
+        await publish(outbox.messages)
+    return checkpoint, len(events)
+
+
+async def catch_up(engine: AsyncEngine, projection: Projection, batch_size: int = 500,
+                   publish: Publish | None = None) -> Checkpoint:
+    """Apply every event visible now; returns the final checkpoint."""
+    while True:
+        checkpoint, applied = await catch_up_once(engine, projection, batch_size, publish)
+        if applied < batch_size:
+            return checkpoint
+
+
+async def rebuild(engine: AsyncEngine, projection: Projection, batch_size: int = 500) -> Checkpoint:
+    """Drop the read model's rows and replay it from the first event."""
+    async with engine.begin() as conn:
+        await _lock_checkpoint(conn, projection.name)
+        for table in projection.tables:
+            await conn.execute(text(f"TRUNCATE {table.name}"))
+        await conn.execute(
+            text("UPDATE projection_checkpoints SET xact_id = '0'::xid8, position = 0"
+                 " WHERE name = :name"),
+            {"name": projection.name},
+        )
+    return await catch_up(engine, projection, batch_size)

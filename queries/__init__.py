@@ -1,0 +1,1 @@
+"""Read side: plain async functions returning frozen views; no business rules, no writes."""

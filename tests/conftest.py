@@ -1,0 +1,180 @@
+"""Shared fixtures: real PostgreSQL and Redis, a migrated database per session, the real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import make_engine
+from backend.settings import Settings
+from commands.bus import CommandBus
+from tests.graphql_client import GraphQLClient
+from tests.servers import TestServers, start_test_servers, unique_name
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_EMAIL = "admin@exchange.test"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    servers = start_test_servers()
+    yield servers
+    if servers.embedded is not None:
+        servers.embedded.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: TestServers) -> Iterator[str]:
+    name = unique_name("exchange_test")
+    url = servers.create_database(name)
+    yield url
+    servers.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, servers: TestServers) -> Settings:
+    return replace(
+        Settings(),
+        database_url=database_url,
+        redis_url=servers.redis_url,
+        queue_namespace=unique_name("exchange_test"),
+        bootstrap_admin_email=ADMIN_EMAIL,
+        bootstrap_admin_password=ADMIN_PASSWORD,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def bus(engine: AsyncEngine) -> CommandBus:
+    return CommandBus(engine)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(settings: Settings, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "EXCHANGE_PORT": str(port),
+        "EXCHANGE_QUEUE_NAMESPACE": settings.queue_namespace,
+        "EXCHANGE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+        "EXCHANGE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "EXCHANGE_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real thing: `exchange api` under uvicorn and `exchange worker`, as subprocesses."""
+    port = _free_port()
+    env = server_env(settings, port)
+    logs = tmp_path_factory.mktemp("server")
+    exe = [sys.executable, "-m", "backend.cli"]
+    log_files = [(logs / f"{name}.log").open("w") for name in ("api", "worker")]
+    procs = [
+        subprocess.Popen([*exe, name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        for name, out in zip(("api", "worker"), log_files, strict=True)
+    ]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            for p in procs:
+                p.kill()
+            raise RuntimeError("server did not start:\n" + "\n".join(
+                (logs / f"{n}.log").read_text()[-3000:] for n in ("api", "worker")))
+        time.sleep(0.1)
+    yield base
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for f in log_files:
+        f.close()
+
+
+@pytest.fixture
+async def client(server: str) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        yield GraphQLClient(http)
+
+
+async def register_and_login(client: GraphQLClient, email: str | None = None,
+                             password: str = "correct-horse-9") -> tuple[str, str]:
+    """A new user; returns (user id, token)."""
+    email = email or f"{uuid.uuid4().hex[:12]}@example.com"
+    data = await client.run("accounts/register", {"input": {"email": email, "password": password}})
+    assert data["register"]["__typename"] == "RegisterSuccess", data
+    login = await client.run("accounts/login", {"input": {"email": email, "password": password}})
+    assert login["login"]["__typename"] == "Session", login
+    return data["register"]["user"]["id"], login["login"]["token"]
+
+
+@pytest.fixture
+async def admin_token(client: GraphQLClient) -> str:
+    login = await client.run("accounts/login",
+                             {"input": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}})
+    assert login["login"]["__typename"] == "Session", login
+    token: str = login["login"]["token"]
+    return token
+
+
+@pytest.fixture
+async def user(client: GraphQLClient) -> tuple[str, str]:
+    return await register_and_login(client)
+
+
+async def fund(client: GraphQLClient, admin_token: str, user_id: str, asset: str,
+               amount: str) -> dict[str, Any]:
+    data = await client.run(
+        "admin/adjust_balance",
+        {"input": {"userId": user_id, "asset": asset, "amount": amount, "reason": "test funding",
+                   "idempotencyKey": uuid.uuid4().hex}},
+        token=admin_token,
+    )
+    result: dict[str, Any] = data["adminAdjustBalance"]
+    return result
+
+
+async def create_asset(client: GraphQLClient, admin_token: str, precision: int = 8) -> str:
+    code = "T" + uuid.uuid4().hex[:8].upper()
+    data = await client.run("admin/create_asset",
+                            {"input": {"code": code, "precision": precision}}, token=admin_token)
+    assert data["adminCreateAsset"]["__typename"] == "Asset", data
+    return code
+
+
+D = Decimal

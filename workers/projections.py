@@ -1,0 +1,60 @@
+"""The projection actor: catches every projection up and publishes their live updates."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import dramatiq
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import make_engine
+from backend.settings import Settings
+from projections.registry import PROJECTIONS
+from projections.runner import catch_up
+from workers.broker import CATCH_UP_ACTOR, PROJECTIONS_QUEUE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerResources:
+    """Created lazily inside the worker's event loop thread, then reused by every message."""
+
+    settings: Settings
+    engine: AsyncEngine | None = None
+    redis: aioredis.Redis | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def ensure(self) -> tuple[AsyncEngine, aioredis.Redis]:
+        if self.engine is None:
+            self.engine = make_engine(self.settings, pool_size=2)
+        if self.redis is None:
+            self.redis = aioredis.from_url(self.settings.redis_url)
+        return self.engine, self.redis
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def declare_projection_actor(broker: dramatiq.Broker, resources: WorkerResources) -> dramatiq.Actor:
+    async def catch_up_projections() -> None:
+        engine, redis = resources.ensure()
+
+        async def publish(messages: list[tuple[str, bytes]]) -> None:
+            async with redis.pipeline(transaction=False) as pipe:
+                for channel, payload in messages:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
+
+        for projection in PROJECTIONS.values():
+            await catch_up(engine, projection, resources.settings.projection_batch_size, publish)
+
+    return dramatiq.actor(
+        catch_up_projections, broker=broker, actor_name=CATCH_UP_ACTOR,
+        queue_name=PROJECTIONS_QUEUE, max_retries=0, time_limit=60_000,
+    )
