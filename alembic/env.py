@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 
+from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from alembic import context
 from backend.db.engine import sqlalchemy_url
 from backend.db.tables import metadata
 
@@ -18,7 +18,9 @@ target_metadata = metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL", "")
     if not url:
-        raise RuntimeError("set DATABASE_URL (or run `exchange migrate`, which starts the embedded one)")
+        raise RuntimeError(
+            "set DATABASE_URL (or run `exchange migrate`, which starts the embedded one)"
+        )
     return sqlalchemy_url(url)
 
 

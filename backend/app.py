@@ -98,7 +98,8 @@ class _Deferred:
     app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None, "GraphQL app used before start-up"
+        if self.app is None:
+            raise RuntimeError("GraphQL app used before start-up")
         await self.app(scope, receive, send)
 
 

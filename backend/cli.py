@@ -25,8 +25,9 @@ def _resolve(settings: Settings) -> tuple[Settings, object | None]:
     from backend.embedded import start_embedded
 
     servers = start_embedded(settings.data_dir)
-    return settings.with_urls(settings.database_url or servers.database_url,
-                              settings.redis_url or servers.redis_url), servers
+    return settings.with_urls(
+        settings.database_url or servers.database_url, settings.redis_url or servers.redis_url
+    ), servers
 
 
 async def _prepare(settings: Settings, seed: bool) -> None:
@@ -42,8 +43,9 @@ async def _prepare(settings: Settings, seed: bool) -> None:
         if seed:
             await seed_demo(bus)
         if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
-            await bus.execute(EnsureAdmin(settings.bootstrap_admin_email,
-                                          settings.bootstrap_admin_password))
+            await bus.execute(
+                EnsureAdmin(settings.bootstrap_admin_email, settings.bootstrap_admin_password)
+            )
     finally:
         await engine.dispose()
 
@@ -66,8 +68,16 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
     from backend.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, loop="uvloop", http="httptools", ws="websockets-sansio")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+    )
     return 0
 
 
@@ -86,12 +96,17 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     settings, servers = _resolve(settings)
     upgrade(settings.database_url)
     asyncio.run(_prepare(settings, seed=embedded and settings.seed_demo_markets))
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "EXCHANGE_PORT": str(settings.port), "EXCHANGE_HOST": settings.host}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "EXCHANGE_PORT": str(settings.port),
+        "EXCHANGE_HOST": settings.host,
+    }
     exe = [sys.executable, "-m", "backend.cli"]
     children = [
-        subprocess.Popen([*exe, "api"], env=env),
-        subprocess.Popen([*exe, "worker"], env=env),
+        subprocess.Popen([*exe, "api"], env=env),  # noqa: S603 - our own interpreter and module
+        subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
     ]
     stopping = False
 
@@ -101,8 +116,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"exchange up: GraphQL and GraphiQL at http://{settings.host}:{settings.port}/graphql",
-          flush=True)
+    print(
+        f"exchange up: GraphQL and GraphiQL at http://{settings.host}:{settings.port}/graphql",
+        flush=True,
+    )
     try:
         while not stopping and all(c.poll() is None for c in children):
             time.sleep(0.2)

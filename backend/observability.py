@@ -14,7 +14,9 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
 HTTP_REQUESTS = Counter("exchange_http_requests_total", "HTTP requests", ["path", "status"])
 HTTP_LATENCY = Histogram(
-    "exchange_http_request_seconds", "HTTP request latency", ["path"],
+    "exchange_http_request_seconds",
+    "HTTP request latency",
+    ["path"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -32,8 +34,9 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED
-                      and k != "request_id"})
+        entry.update(
+            {k: v for k, v in record.__dict__.items() if k not in _RESERVED and k != "request_id"}
+        )
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()

@@ -67,8 +67,11 @@ class Hub:
                 if not self._listeners:
                     return
                 continue
-            channel = message["channel"].decode() if isinstance(message["channel"], bytes) \
+            channel = (
+                message["channel"].decode()
+                if isinstance(message["channel"], bytes)
                 else message["channel"]
+            )
             for queue in list(self._listeners.get(channel, ())):
                 _offer(queue, message["data"])
 
@@ -77,7 +80,7 @@ class Hub:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def _offer(queue: asyncio.Queue[bytes | None], item: bytes | None) -> None:

@@ -25,4 +25,5 @@ class RequestContext:
         return meta
 
 
-current_request: ContextVar[RequestContext] = ContextVar("current_request", default=RequestContext())
+_EMPTY = RequestContext()
+current_request: ContextVar[RequestContext] = ContextVar("current_request", default=_EMPTY)

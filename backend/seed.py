@@ -13,12 +13,22 @@ from commands.bus import CommandBus
 ASSETS = (("BTC", 8), ("ETH", 8), ("USDT", 8))
 
 
-def _market(base: str, quote: str, tick: str, step: str, min_qty: str, max_qty: str) -> MarketConfig:
+def _market(
+    base: str, quote: str, tick: str, step: str, min_qty: str, max_qty: str
+) -> MarketConfig:
     return MarketConfig(
-        symbol=f"{base}-{quote}", base=base, quote=quote, tick_size=Decimal(tick),
-        step_size=Decimal(step), min_quantity=Decimal(min_qty), max_quantity=Decimal(max_qty),
-        min_notional=Decimal("5"), maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"),
-        price_band=Decimal("0.2"), market_protection=Decimal("0.05"),
+        symbol=f"{base}-{quote}",
+        base=base,
+        quote=quote,
+        tick_size=Decimal(tick),
+        step_size=Decimal(step),
+        min_quantity=Decimal(min_qty),
+        max_quantity=Decimal(max_qty),
+        min_notional=Decimal("5"),
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        price_band=Decimal("0.2"),
+        market_protection=Decimal("0.05"),
     )
 
 

@@ -17,6 +17,10 @@ from typing import Any
 
 import liquibook
 
+from backend.domain.spot.engine import SpotEngine
+from backend.domain.spot.events import TRADE
+from backend.domain.spot.orders import BUY, SELL
+from backend.domain.spot.units import MarketSpec
 from bench.common import (
     best_seconds,
     emit_json,
@@ -26,10 +30,6 @@ from bench.common import (
     now_ns,
     traced_peak_mb,
 )
-from backend.domain.spot.engine import SpotEngine
-from backend.domain.spot.events import TRADE
-from backend.domain.spot.orders import BUY, SELL
-from backend.domain.spot.units import MarketSpec
 
 FULL_STEPS = 200_000
 FULL_TRADES = 40_038

@@ -39,8 +39,9 @@ MAX_ATTEMPTS = 3
 
 
 class CommandBus:
-    def __init__(self, engine: AsyncEngine,
-                 after_commit: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, after_commit: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.engine = engine
         self._after_commit = after_commit
 

@@ -17,8 +17,9 @@ from backend.domain.errors import IdempotencyKeyReused, InvalidInput
 
 
 def request_hash(command_name: str, payload: dict[str, Any]) -> str:
-    body = orjson.dumps({"command": command_name, **payload}, option=orjson.OPT_SORT_KEYS,
-                        default=str)
+    body = orjson.dumps(
+        {"command": command_name, **payload}, option=orjson.OPT_SORT_KEYS, default=str
+    )
     return hashlib.sha256(body).hexdigest()
 
 
@@ -47,10 +48,11 @@ async def claim(
         return None
     row = (
         await conn.execute(
-            select(idempotency_keys.c.command, idempotency_keys.c.request_hash,
-                   idempotency_keys.c.result).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-            )
+            select(
+                idempotency_keys.c.command,
+                idempotency_keys.c.request_hash,
+                idempotency_keys.c.result,
+            ).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
         )
     ).one()
     if row.command != command_name or row.request_hash != fingerprint:

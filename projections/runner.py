@@ -25,16 +25,19 @@ async def _lock_checkpoint(conn: AsyncConnection, name: str) -> Checkpoint:
     )
     row = (
         await conn.execute(
-            text("SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
-                 " WHERE name = :name FOR UPDATE"),
+            text(
+                "SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
+                " WHERE name = :name FOR UPDATE"
+            ),
             {"name": name},
         )
     ).one()
     return Checkpoint(row.xact_id, row.position)
 
 
-async def catch_up_once(engine: AsyncEngine, projection: Projection, batch_size: int,
-                        publish: Publish | None = None) -> tuple[Checkpoint, int]:
+async def catch_up_once(
+    engine: AsyncEngine, projection: Projection, batch_size: int, publish: Publish | None = None
+) -> tuple[Checkpoint, int]:
     """Apply at most one batch. Returns the new checkpoint and how many events were applied."""
     outbox = Outbox()
     async with engine.begin() as conn:
@@ -45,8 +48,10 @@ async def catch_up_once(engine: AsyncEngine, projection: Projection, batch_size:
         if events:
             checkpoint = Checkpoint(events[-1].xact_id, events[-1].position)
             await conn.execute(
-                text("UPDATE projection_checkpoints SET xact_id = CAST(:x AS text)::xid8,"
-                     " position = :p, updated_at = now() WHERE name = :name"),
+                text(
+                    "UPDATE projection_checkpoints SET xact_id = CAST(:x AS text)::xid8,"
+                    " position = :p, updated_at = now() WHERE name = :name"
+                ),
                 {"x": str(checkpoint.xact_id), "p": checkpoint.position, "name": projection.name},
             )
     if publish is not None and outbox.messages:
@@ -54,8 +59,12 @@ async def catch_up_once(engine: AsyncEngine, projection: Projection, batch_size:
     return checkpoint, len(events)
 
 
-async def catch_up(engine: AsyncEngine, projection: Projection, batch_size: int = 500,
-                   publish: Publish | None = None) -> Checkpoint:
+async def catch_up(
+    engine: AsyncEngine,
+    projection: Projection,
+    batch_size: int = 500,
+    publish: Publish | None = None,
+) -> Checkpoint:
     """Apply every event visible now; returns the final checkpoint."""
     while True:
         checkpoint, applied = await catch_up_once(engine, projection, batch_size, publish)
@@ -70,8 +79,10 @@ async def rebuild(engine: AsyncEngine, projection: Projection, batch_size: int =
         for table in projection.tables:
             await conn.execute(text(f"TRUNCATE {table.name}"))
         await conn.execute(
-            text("UPDATE projection_checkpoints SET xact_id = '0'::xid8, position = 0"
-                 " WHERE name = :name"),
+            text(
+                "UPDATE projection_checkpoints SET xact_id = '0'::xid8, position = 0"
+                " WHERE name = :name"
+            ),
             {"name": projection.name},
         )
     return await catch_up(engine, projection, batch_size)

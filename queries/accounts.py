@@ -40,8 +40,9 @@ async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> UserView | None
     return _user(row) if row else None
 
 
-async def list_users(conn: AsyncConnection, after: tuple[datetime, uuid.UUID] | None,
-                     limit: int) -> list[UserView]:
+async def list_users(
+    conn: AsyncConnection, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[UserView]:
     """Users by (created_at, id): keyset pagination, stable under inserts."""
     query = select(users).order_by(users.c.created_at, users.c.id).limit(limit)
     if after is not None:

@@ -48,12 +48,24 @@ _ENTRIES = text(
 )
 
 
-async def list_ledger_entries(conn: AsyncConnection, user_id: uuid.UUID, before: int | None,
-                              limit: int) -> list[LedgerEntryView]:
+async def list_ledger_entries(
+    conn: AsyncConnection, user_id: uuid.UUID, before: int | None, limit: int
+) -> list[LedgerEntryView]:
     """A user's statement, newest first, keyset-paginated by event position."""
     rows = await conn.execute(_ENTRIES, {"user_id": user_id, "before": before, "limit": limit})
-    return [LedgerEntryView(r.position, r.asset, r.precision, r.kind, r.amount, r.transfer_id,
-                            r.transfer_kind, r.recorded_at) for r in rows]
+    return [
+        LedgerEntryView(
+            r.position,
+            r.asset,
+            r.precision,
+            r.kind,
+            r.amount,
+            r.transfer_id,
+            r.transfer_kind,
+            r.recorded_at,
+        )
+        for r in rows
+    ]
 
 
 # Three independently stored figures per asset must agree:
@@ -93,7 +105,14 @@ _RECONCILIATION = text(
 async def reconcile(conn: AsyncConnection) -> list[ReconciliationView]:
     rows = await conn.execute(_RECONCILIATION)
     return [
-        ReconciliationView(r.asset, r.precision, Decimal(r.ledger_total), Decimal(r.balances_total),
-                           Decimal(r.external_net), r.mismatched_accounts, r.unbalanced_transfers)
+        ReconciliationView(
+            r.asset,
+            r.precision,
+            Decimal(r.ledger_total),
+            Decimal(r.balances_total),
+            Decimal(r.external_net),
+            r.mismatched_accounts,
+            r.unbalanced_transfers,
+        )
         for r in rows
     ]

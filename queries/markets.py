@@ -25,10 +25,18 @@ async def list_markets(conn: AsyncConnection, symbol: str | None = None) -> list
         query = query.where(markets.c.symbol == symbol)
     return [
         MarketConfig(
-            symbol=r.symbol, base=r.base, quote=r.quote, tick_size=r.tick_size,
-            step_size=r.step_size, min_quantity=r.min_quantity, max_quantity=r.max_quantity,
-            min_notional=r.min_notional, maker_fee=r.maker_fee, taker_fee=r.taker_fee,
-            price_band=r.price_band, market_protection=r.market_protection,
+            symbol=r.symbol,
+            base=r.base,
+            quote=r.quote,
+            tick_size=r.tick_size,
+            step_size=r.step_size,
+            min_quantity=r.min_quantity,
+            max_quantity=r.max_quantity,
+            min_notional=r.min_notional,
+            maker_fee=r.maker_fee,
+            taker_fee=r.taker_fee,
+            price_band=r.price_band,
+            market_protection=r.market_protection,
             status=MarketStatus(r.status),
         )
         for r in await conn.execute(query)

@@ -22,7 +22,7 @@ from backend.db.engine import make_engine
 from backend.settings import Settings
 from commands.bus import CommandBus
 from tests.graphql_client import GraphQLClient
-from tests.servers import TestServers, start_test_servers, unique_name
+from tests.servers import ServerPair, start_test_servers, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = "admin@exchange.test"
@@ -30,7 +30,7 @@ ADMIN_PASSWORD = "admin-password-1"
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[TestServers]:
+def servers() -> Iterator[ServerPair]:
     servers = start_test_servers()
     yield servers
     if servers.embedded is not None:
@@ -38,7 +38,7 @@ def servers() -> Iterator[TestServers]:
 
 
 @pytest.fixture(scope="session")
-def database_url(servers: TestServers) -> Iterator[str]:
+def database_url(servers: ServerPair) -> Iterator[str]:
     name = unique_name("exchange_test")
     url = servers.create_database(name)
     yield url
@@ -46,7 +46,7 @@ def database_url(servers: TestServers) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, servers: TestServers) -> Settings:
+def settings(database_url: str, servers: ServerPair) -> Settings:
     return replace(
         Settings(),
         database_url=database_url,
@@ -111,8 +111,10 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             for p in procs:
                 p.kill()
-            raise RuntimeError("server did not start:\n" + "\n".join(
-                (logs / f"{n}.log").read_text()[-3000:] for n in ("api", "worker")))
+            raise RuntimeError(
+                "server did not start:\n"
+                + "\n".join((logs / f"{n}.log").read_text()[-3000:] for n in ("api", "worker"))
+            )
         time.sleep(0.1)
     yield base
     for p in procs:
@@ -132,8 +134,11 @@ async def client(server: str) -> AsyncIterator[GraphQLClient]:
         yield GraphQLClient(http)
 
 
-async def register_and_login(client: GraphQLClient, email: str | None = None,
-                             password: str = "correct-horse-9") -> tuple[str, str]:
+async def register_and_login(
+    client: GraphQLClient,
+    email: str | None = None,
+    password: str = "correct-horse-9",  # noqa: S107 - a test user's password
+) -> tuple[str, str]:
     """A new user; returns (user id, token)."""
     email = email or f"{uuid.uuid4().hex[:12]}@example.com"
     data = await client.run("accounts/register", {"input": {"email": email, "password": password}})
@@ -145,8 +150,9 @@ async def register_and_login(client: GraphQLClient, email: str | None = None,
 
 @pytest.fixture
 async def admin_token(client: GraphQLClient) -> str:
-    login = await client.run("accounts/login",
-                             {"input": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}})
+    login = await client.run(
+        "accounts/login", {"input": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}}
+    )
     assert login["login"]["__typename"] == "Session", login
     token: str = login["login"]["token"]
     return token
@@ -157,12 +163,20 @@ async def user(client: GraphQLClient) -> tuple[str, str]:
     return await register_and_login(client)
 
 
-async def fund(client: GraphQLClient, admin_token: str, user_id: str, asset: str,
-               amount: str) -> dict[str, Any]:
+async def fund(
+    client: GraphQLClient, admin_token: str, user_id: str, asset: str, amount: str
+) -> dict[str, Any]:
     data = await client.run(
         "admin/adjust_balance",
-        {"input": {"userId": user_id, "asset": asset, "amount": amount, "reason": "test funding",
-                   "idempotencyKey": uuid.uuid4().hex}},
+        {
+            "input": {
+                "userId": user_id,
+                "asset": asset,
+                "amount": amount,
+                "reason": "test funding",
+                "idempotencyKey": uuid.uuid4().hex,
+            }
+        },
         token=admin_token,
     )
     result: dict[str, Any] = data["adminAdjustBalance"]
@@ -171,8 +185,9 @@ async def fund(client: GraphQLClient, admin_token: str, user_id: str, asset: str
 
 async def create_asset(client: GraphQLClient, admin_token: str, precision: int = 8) -> str:
     code = "T" + uuid.uuid4().hex[:8].upper()
-    data = await client.run("admin/create_asset",
-                            {"input": {"code": code, "precision": precision}}, token=admin_token)
+    data = await client.run(
+        "admin/create_asset", {"input": {"code": code, "precision": precision}}, token=admin_token
+    )
     assert data["adminCreateAsset"]["__typename"] == "Asset", data
     return code
 

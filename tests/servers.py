@@ -20,7 +20,7 @@ from backend.db.migrations import upgrade
 
 
 @dataclass
-class TestServers:
+class ServerPair:
     admin_url: str  # libpq URL of the server's maintenance database
     redis_url: str
     embedded: object | None = None
@@ -44,7 +44,7 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
-def start_test_servers() -> TestServers:
+def start_test_servers() -> ServerPair:
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
     embedded = None
@@ -57,7 +57,7 @@ def start_test_servers() -> TestServers:
     admin_url = with_database(libpq_url(database_url), "postgres")
     with psycopg.connect(admin_url, connect_timeout=5) as conn:  # fail loudly if unreachable
         conn.execute("SELECT 1")
-    return TestServers(admin_url, redis_url, embedded)
+    return ServerPair(admin_url, redis_url, embedded)
 
 
 def unique_name(prefix: str) -> str:

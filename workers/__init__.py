@@ -1,1 +1,1 @@
-"""Background work on dramatiq over Redis: projections now; chain scanners, timers, reports later."""
+"""Background work on dramatiq over Redis: projections now; scanners, timers, reports later."""

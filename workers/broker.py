@@ -11,7 +11,7 @@ CATCH_UP_ACTOR = "catch_up_projections"
 
 
 def make_broker(redis_url: str, namespace: str) -> RedisBroker:
-    broker = RedisBroker(url=redis_url, namespace=namespace)
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     broker.add_middleware(AsyncIO())
     broker.declare_queue(PROJECTIONS_QUEUE)
     return broker
@@ -20,6 +20,11 @@ def make_broker(redis_url: str, namespace: str) -> RedisBroker:
 def nudge_projections(broker: dramatiq.Broker) -> None:
     """Ask a worker to catch the projections up (sent after every commit; duplicates are cheap)."""
     broker.enqueue(
-        dramatiq.Message(queue_name=PROJECTIONS_QUEUE, actor_name=CATCH_UP_ACTOR, args=(),
-                         kwargs={}, options={"max_retries": 0})
+        dramatiq.Message(
+            queue_name=PROJECTIONS_QUEUE,
+            actor_name=CATCH_UP_ACTOR,
+            args=(),
+            kwargs={},
+            options={"max_retries": 0},
+        )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import dramatiq
@@ -41,7 +42,9 @@ class WorkerResources:
             await self.redis.aclose()
 
 
-def declare_projection_actor(broker: dramatiq.Broker, resources: WorkerResources) -> dramatiq.Actor:
+def declare_projection_actor(
+    broker: dramatiq.Broker, resources: WorkerResources
+) -> dramatiq.Actor[[], Awaitable[None]]:
     async def catch_up_projections() -> None:
         engine, redis = resources.ensure()
 
@@ -54,7 +57,11 @@ def declare_projection_actor(broker: dramatiq.Broker, resources: WorkerResources
         for projection in PROJECTIONS.values():
             await catch_up(engine, projection, resources.settings.projection_batch_size, publish)
 
-    return dramatiq.actor(
-        catch_up_projections, broker=broker, actor_name=CATCH_UP_ACTOR,
-        queue_name=PROJECTIONS_QUEUE, max_retries=0, time_limit=60_000,
+    declare = dramatiq.actor(
+        broker=broker,
+        actor_name=CATCH_UP_ACTOR,
+        queue_name=PROJECTIONS_QUEUE,
+        max_retries=0,
+        time_limit=60_000,
     )
+    return declare(catch_up_projections)

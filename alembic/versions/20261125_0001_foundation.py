@@ -128,6 +128,7 @@ def upgrade() -> None:
     sa.CheckConstraint("(user_id IS NULL) = (kind IN ('fees','insurance_fund','external'))", name=op.f('ck_ledger_accounts_owner_kind')),
     sa.CheckConstraint("balance <> 'NaN'::numeric", name=op.f('ck_ledger_accounts_balance_not_nan')),
     sa.CheckConstraint('may_go_negative OR balance >= 0', name=op.f('ck_ledger_accounts_non_negative')),
+    sa.CheckConstraint("NOT may_go_negative OR kind = 'external'", name=op.f('ck_ledger_accounts_only_external_negative')),
     sa.ForeignKeyConstraint(['asset'], ['assets.code'], name=op.f('fk_ledger_accounts_asset_assets')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ledger_accounts_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),

@@ -18,7 +18,7 @@ from backend.api.errors import (
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
 from backend.api.pagination import Connection
-from backend.api.permissions import IsAuthenticated
+from backend.api.permissions import IsAuthenticated, current_user
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
 from queries.accounts import get_user
@@ -35,8 +35,13 @@ class User:
 
     @classmethod
     def from_view(cls, view: UserView) -> User:
-        return cls(id=strawberry.ID(str(view.id)), email=view.email, role=view.role,
-                   status=view.status, created_at=view.created_at)
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            email=view.email,
+            role=view.role,
+            status=view.status,
+            created_at=view.created_at,
+        )
 
     @strawberry.field(description="Balances per asset.")
     async def balances(self, info: Info) -> list[Balance]:
@@ -44,9 +49,12 @@ class User:
 
     @strawberry.field(description="Account statement, newest first.")
     async def ledger_entries(
-        self, info: Info,
+        self,
+        info: Info,
         first: Annotated[int, strawberry.argument(description="Page size (max 100).")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor to continue from.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue from.")
+        ] = None,
     ) -> Connection[LedgerEntry]:
         return await ledger_entries_of(info, uuid.UUID(self.id), first, after)
 
@@ -87,14 +95,17 @@ LoginResult = Annotated[
 async def _user(info: Info, user_id: uuid.UUID) -> User:
     async with info.context.services.engine.connect() as conn:
         view = await get_user(conn, user_id)
-    assert view is not None
+    if view is None:
+        raise LookupError(f"user {user_id} vanished")
     return User.from_view(view)
 
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Open an account. Retrying the same email and password"
-                                     " returns the same account.")
+    @strawberry.mutation(
+        description="Open an account. Retrying the same email and password"
+        " returns the same account."
+    )
     async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
         async def present(user_id: uuid.UUID) -> RegisterSuccess:
             return RegisterSuccess(user=await _user(info, user_id))
@@ -107,14 +118,21 @@ class AccountMutation:
         settings = info.context.services.settings
 
         async def present(started: StartedSession) -> Session:
-            return Session(token=started.token, expires_at=started.expires_at,
-                           user=await _user(info, started.user_id))
+            return Session(
+                token=started.token,
+                expires_at=started.expires_at,
+                user=await _user(info, started.user_id),
+            )
 
         return await execute(
             info,
-            lambda: StartSession(input.email, input.password, settings.session_ttl_seconds,
-                                 ip=info.context.client_ip,
-                                 user_agent=request.headers.get("user-agent")),
+            lambda: StartSession(
+                input.email,
+                input.password,
+                settings.session_ttl_seconds,
+                ip=info.context.client_ip,
+                user_agent=request.headers.get("user-agent"),
+            ),
             present,
         )
 
@@ -123,5 +141,4 @@ class AccountMutation:
 class AccountQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
     async def me(self, info: Info) -> User:
-        assert info.context.user is not None
-        return User.from_view(info.context.user.user)
+        return User.from_view(current_user(info).user)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.permission import BasePermission
 from graphql import GraphQLError
 
 from backend.api.accounts import User
@@ -22,8 +23,15 @@ from backend.api.errors import (
 from backend.api.execution import execute
 from backend.api.ledger import Balance, balances_of
 from backend.api.markets import Asset, Market, MarketStatus, market_by_symbol
-from backend.api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
-from backend.api.permissions import IsAdmin
+from backend.api.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from backend.api.permissions import IsAdmin, current_user
 from backend.domain.errors import InvalidInput
 from backend.domain.markets import MarketConfig
 from backend.domain.markets import MarketStatus as DomainMarketStatus
@@ -35,7 +43,7 @@ from commands.admin.update_market import UpdateMarket
 from queries.accounts import list_users
 from queries.ledger import reconcile
 
-ADMIN = [IsAdmin]
+ADMIN: list[type[BasePermission]] = [IsAdmin]
 
 
 @strawberry.input(description="A new asset.")
@@ -44,7 +52,7 @@ class CreateAssetInput:
     precision: int = strawberry.field(description="Decimal places, 0 to 18.")
 
 
-@strawberry.input(description="A new market. Fees and bands are fractions: \"0.001\" is 0.1%.")
+@strawberry.input(description='A new market. Fees and bands are fractions: "0.001" is 0.1%.')
 class CreateMarketInput:
     symbol: str = strawberry.field(description="BASE-QUOTE; its client id.")
     base: str = strawberry.field(description="Base asset code.")
@@ -56,10 +64,12 @@ class CreateMarketInput:
     min_notional: Decimal = strawberry.field(default=Decimal(0), description="Smallest notional.")
     maker_fee: Decimal = strawberry.field(default=Decimal("0.001"), description="Maker fee.")
     taker_fee: Decimal = strawberry.field(default=Decimal("0.001"), description="Taker fee.")
-    price_band: Decimal = strawberry.field(default=Decimal("0.2"),
-                                           description="Limit price band around the last price.")
+    price_band: Decimal = strawberry.field(
+        default=Decimal("0.2"), description="Limit price band around the last price."
+    )
     market_protection: Decimal = strawberry.field(
-        default=Decimal("0.05"), description="How far a market order may walk the book.")
+        default=Decimal("0.05"), description="How far a market order may walk the book."
+    )
 
 
 @strawberry.input(description="Change a market; fields left out keep their value.")
@@ -73,8 +83,9 @@ class UpdateMarketInput:
     maker_fee: Decimal | None = strawberry.field(default=None, description="Maker fee.")
     taker_fee: Decimal | None = strawberry.field(default=None, description="Taker fee.")
     price_band: Decimal | None = strawberry.field(default=None, description="Limit price band.")
-    market_protection: Decimal | None = strawberry.field(default=None,
-                                                         description="Market order bound.")
+    market_protection: Decimal | None = strawberry.field(
+        default=None, description="Market order bound."
+    )
     status: MarketStatus | None = strawberry.field(default=None, description="New status.")
     reason: str | None = strawberry.field(default=None, description="Why, for the audit log.")
 
@@ -85,8 +96,9 @@ class AdjustBalanceInput:
     asset: str = strawberry.field(description="Asset code.")
     amount: Decimal = strawberry.field(description="Signed amount at most the asset's precision.")
     reason: str = strawberry.field(description="Why, for the audit log (3-500 characters).")
-    idempotency_key: str = strawberry.field(description="Retries with the same key return the"
-                                                        " first result.")
+    idempotency_key: str = strawberry.field(
+        description="Retries with the same key return the first result."
+    )
 
 
 @strawberry.type(description="A posted balance adjustment.")
@@ -102,45 +114,62 @@ class BalanceAdjustment:
 class ReconciliationRow:
     asset: str = strawberry.field(description="Asset code.")
     ledger_total: Decimal = strawberry.field(
-        description="Sum of postings into user and system accounts.")
+        description="Sum of postings into user and system accounts."
+    )
     balances_total: Decimal = strawberry.field(
-        description="Sum of the stored balances of user and system accounts.")
+        description="Sum of the stored balances of user and system accounts."
+    )
     external_net: Decimal = strawberry.field(
-        description="Net amount that entered from outside (minus the external account).")
+        description="Net amount that entered from outside (minus the external account)."
+    )
     mismatched_accounts: int = strawberry.field(
-        description="Accounts whose stored balance differs from the sum of their postings.")
+        description="Accounts whose stored balance differs from the sum of their postings."
+    )
     unbalanced_transfers: int = strawberry.field(
-        description="Transfers whose postings do not sum to zero.")
+        description="Transfers whose postings do not sum to zero."
+    )
     balanced: bool = strawberry.field(description="Every figure agrees.")
 
 
-CreateAssetResult = Annotated[Asset | ValidationError | AlreadyExistsError,
-                              strawberry.union("CreateAssetResult")]
-CreateMarketResult = Annotated[Market | ValidationError | AlreadyExistsError,
-                               strawberry.union("CreateMarketResult")]
-UpdateMarketResult = Annotated[Market | ValidationError | NotFoundError,
-                               strawberry.union("UpdateMarketResult")]
+CreateAssetResult = Annotated[
+    Asset | ValidationError | AlreadyExistsError, strawberry.union("CreateAssetResult")
+]
+CreateMarketResult = Annotated[
+    Market | ValidationError | AlreadyExistsError, strawberry.union("CreateMarketResult")
+]
+UpdateMarketResult = Annotated[
+    Market | ValidationError | NotFoundError, strawberry.union("UpdateMarketResult")
+]
 AdjustBalanceResult = Annotated[
     BalanceAdjustment | ValidationError | InsufficientFundsError | IdempotencyKeyReusedError,
     strawberry.union("AdjustBalanceResult"),
 ]
 
 _DECIMAL_FIELDS = {
-    "tick_size": "tickSize", "step_size": "stepSize", "min_quantity": "minQuantity",
-    "max_quantity": "maxQuantity", "min_notional": "minNotional", "maker_fee": "makerFee",
-    "taker_fee": "takerFee", "price_band": "priceBand", "market_protection": "marketProtection",
+    "tick_size": "tickSize",
+    "step_size": "stepSize",
+    "min_quantity": "minQuantity",
+    "max_quantity": "maxQuantity",
+    "min_notional": "minNotional",
+    "maker_fee": "makerFee",
+    "taker_fee": "takerFee",
+    "price_band": "priceBand",
+    "market_protection": "marketProtection",
 }
 
 
 def _market_config(i: CreateMarketInput) -> MarketConfig:
-    values = {name: require_decimal(getattr(i, name), api) for name, api in _DECIMAL_FIELDS.items()}
+    values: dict[str, Any] = {
+        name: require_decimal(getattr(i, name), api) for name, api in _DECIMAL_FIELDS.items()
+    }
     return MarketConfig(symbol=i.symbol, base=i.base, quote=i.quote, **values)
 
 
 def _market_changes(i: UpdateMarketInput) -> dict[str, object]:
     changes: dict[str, object] = {
         name: require_decimal(getattr(i, name), api)
-        for name, api in _DECIMAL_FIELDS.items() if getattr(i, name) is not None
+        for name, api in _DECIMAL_FIELDS.items()
+        if getattr(i, name) is not None
     }
     if i.status is not None:
         changes["status"] = DomainMarketStatus(i.status.value)
@@ -148,8 +177,7 @@ def _market_changes(i: UpdateMarketInput) -> dict[str, object]:
 
 
 def _actor(info: Info) -> uuid.UUID:
-    assert info.context.user is not None
-    return info.context.user.user.id
+    return current_user(info).user.id
 
 
 @strawberry.type
@@ -163,58 +191,81 @@ class AdminMutation:
 
     @strawberry.mutation(permission_classes=ADMIN, description="Create a market (audited).")
     async def admin_create_market(self, info: Info, input: CreateMarketInput) -> CreateMarketResult:
-        return await execute(info, lambda: CreateMarket(_market_config(input)),
-                             lambda symbol: market_by_symbol(info, symbol))
+        return await execute(
+            info,
+            lambda: CreateMarket(_market_config(input)),
+            lambda symbol: market_by_symbol(info, symbol),
+        )
 
     @strawberry.mutation(permission_classes=ADMIN, description="Change a market (audited).")
     async def admin_update_market(self, info: Info, input: UpdateMarketInput) -> UpdateMarketResult:
-        return await execute(info,
-                             lambda: UpdateMarket(input.symbol, _market_changes(input), input.reason),
-                             lambda symbol: market_by_symbol(info, symbol))
+        return await execute(
+            info,
+            lambda: UpdateMarket(input.symbol, _market_changes(input), input.reason),
+            lambda symbol: market_by_symbol(info, symbol),
+        )
 
-    @strawberry.mutation(permission_classes=ADMIN,
-                         description="Credit or debit a balance against the external account"
-                                     " (audited, idempotent).")
-    async def admin_adjust_balance(self, info: Info, input: AdjustBalanceInput) -> AdjustBalanceResult:
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Credit or debit a balance against the external account (audited, idempotent).",
+    )
+    async def admin_adjust_balance(
+        self, info: Info, input: AdjustBalanceInput
+    ) -> AdjustBalanceResult:
         async def present(done: BalanceAdjusted) -> BalanceAdjustment:
             balances = await balances_of(info, done.user_id)
             return BalanceAdjustment(
-                transfer_id=done.transfer_id, user_id=strawberry.ID(str(done.user_id)),
-                asset=done.asset, amount=done.amount,
+                transfer_id=done.transfer_id,
+                user_id=strawberry.ID(str(done.user_id)),
+                asset=done.asset,
+                amount=done.amount,
                 balance=next((b for b in balances if b.asset == done.asset), None),
             )
 
         return await execute(
             info,
-            lambda: AdjustBalance(_actor(info), str(input.user_id), input.asset, input.amount,
-                                  input.reason, input.idempotency_key),
+            lambda: AdjustBalance(
+                _actor(info),
+                str(input.user_id),
+                input.asset,
+                input.amount,
+                input.reason,
+                input.idempotency_key,
+            ),
             present,
         )
 
 
 @strawberry.type
 class AdminQuery:
-    @strawberry.field(permission_classes=ADMIN,
-                      description="Ledger reconciliation per asset, from independently stored figures.")
+    @strawberry.field(
+        permission_classes=ADMIN,
+        description="Ledger reconciliation per asset, from independently stored figures.",
+    )
     async def reconciliation(self, info: Info) -> list[ReconciliationRow]:
         async with info.context.services.engine.connect() as conn:
             rows = await reconcile(conn)
         return [
             ReconciliationRow(
-                asset=r.asset, ledger_total=Decimal(fixed(r.ledger_total, r.precision)),
+                asset=r.asset,
+                ledger_total=Decimal(fixed(r.ledger_total, r.precision)),
                 balances_total=Decimal(fixed(r.balances_total, r.precision)),
                 external_net=Decimal(fixed(r.external_net, r.precision)),
                 mismatched_accounts=r.mismatched_accounts,
-                unbalanced_transfers=r.unbalanced_transfers, balanced=r.balanced,
+                unbalanced_transfers=r.unbalanced_transfers,
+                balanced=r.balanced,
             )
             for r in rows
         ]
 
     @strawberry.field(permission_classes=ADMIN, description="Accounts, oldest first.")
     async def admin_users(
-        self, info: Info,
+        self,
+        info: Info,
         first: Annotated[int, strawberry.argument(description="Page size (max 100).")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor to continue from.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue from.")
+        ] = None,
     ) -> Connection[User]:
         try:
             limit = page_size(first, info.context.services.settings.max_page_size)
@@ -226,10 +277,14 @@ class AdminQuery:
             rows = await list_users(conn, keyset, limit + 1)
         page = rows[:limit]
         return Connection(
-            edges=[Edge(cursor=encode_cursor(u.created_at.isoformat(), u.id), node=User.from_view(u))
-                   for u in page],
+            edges=[
+                Edge(cursor=encode_cursor(u.created_at.isoformat(), u.id), node=User.from_view(u))
+                for u in page
+            ],
             page_info=PageInfo(
                 has_next_page=len(rows) > limit,
-                end_cursor=encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if page else None,
+                end_cursor=encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
+                if page
+                else None,
             ),
         )

@@ -72,8 +72,13 @@ class AccountUnavailableError(Error):
 
 
 AnyError = (
-    ValidationError | InsufficientFundsError | NotFoundError | AlreadyExistsError
-    | IdempotencyKeyReusedError | EmailTakenError | InvalidCredentialsError
+    ValidationError
+    | InsufficientFundsError
+    | NotFoundError
+    | AlreadyExistsError
+    | IdempotencyKeyReusedError
+    | EmailTakenError
+    | InvalidCredentialsError
     | AccountUnavailableError
 )
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from backend.api.context import Info
-from backend.api.errors import AnyError, error_from
+from backend.api.errors import error_from
 from backend.domain.errors import DomainError
 from backend.request_context import RequestContext, current_request
 
@@ -15,9 +15,12 @@ R = TypeVar("R")
 
 async def execute(
     info: Info, build: Callable[[], Any], present: Callable[[Any], Awaitable[R]]
-) -> R | AnyError:
+) -> Any:
     """`build` turns input into a command (it may raise InvalidInput); `present` turns the
-    command's result into the payload. Nothing else is caught: the unexpected is masked."""
+    command's result into the payload. Nothing else is caught: the unexpected is masked.
+
+    Returns the payload or an error type; strawberry checks it belongs to the field's union.
+    """
     ctx = info.context
     token = current_request.set(
         RequestContext(

@@ -1,4 +1,4 @@
-"""Print the served schema as SDL: `python -m backend.api.export_schema > graphql/schema.graphql`."""
+"""Print the served schema as SDL (`python -m backend.api.export_schema`)."""
 
 from __future__ import annotations
 

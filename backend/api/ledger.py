@@ -12,8 +12,15 @@ import strawberry
 from graphql import GraphQLError
 
 from backend.api.context import Info
-from backend.api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
-from backend.api.permissions import IsAuthenticated
+from backend.api.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from backend.api.permissions import IsAuthenticated, current_user
 from backend.domain.errors import InvalidInput
 from backend.domain.money import fixed
 from backend.pubsub import SubscriberLagging
@@ -56,10 +63,14 @@ class LedgerEntry:
 
     @classmethod
     def from_view(cls, view: LedgerEntryView) -> LedgerEntry:
-        return cls(asset=view.asset, account=view.kind,
-                   amount=Decimal(fixed(view.amount, view.precision)),
-                   transfer_id=view.transfer_id, kind=view.transfer_kind,
-                   recorded_at=view.recorded_at)
+        return cls(
+            asset=view.asset,
+            account=view.kind,
+            amount=Decimal(fixed(view.amount, view.precision)),
+            transfer_id=view.transfer_id,
+            kind=view.transfer_kind,
+            recorded_at=view.recorded_at,
+        )
 
 
 async def balances_of(info: Info, user_id: uuid.UUID) -> list[Balance]:
@@ -67,8 +78,9 @@ async def balances_of(info: Info, user_id: uuid.UUID) -> list[Balance]:
         return [Balance.from_view(v) for v in await get_balances(conn, user_id)]
 
 
-async def ledger_entries_of(info: Info, user_id: uuid.UUID, first: int,
-                            after: str | None) -> Connection[LedgerEntry]:
+async def ledger_entries_of(
+    info: Info, user_id: uuid.UUID, first: int, after: str | None
+) -> Connection[LedgerEntry]:
     try:
         limit = page_size(first, info.context.services.settings.max_page_size)
         cursor = decode_cursor(after, 1)
@@ -80,8 +92,10 @@ async def ledger_entries_of(info: Info, user_id: uuid.UUID, first: int,
     page = rows[:limit]
     return Connection(
         edges=[Edge(cursor=encode_cursor(r.position), node=LedgerEntry.from_view(r)) for r in page],
-        page_info=PageInfo(has_next_page=len(rows) > limit,
-                           end_cursor=encode_cursor(page[-1].position) if page else None),
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            end_cursor=encode_cursor(page[-1].position) if page else None,
+        ),
     )
 
 
@@ -92,8 +106,7 @@ class LedgerSubscription:
         description="My balances: first the current ones, then each change as it happens.",
     )
     async def my_balances(self, info: Info) -> AsyncGenerator[BalanceUpdate, None]:
-        assert info.context.user is not None
-        user_id = info.context.user.user.id
+        user_id = current_user(info).user.id
         services = info.context.services
         # Subscribe before reading the snapshot, so no change falls between the two.
         async with services.hub.listen(balances_channel(str(user_id))) as queue:
@@ -114,12 +127,22 @@ class LedgerSubscription:
                 if msg["asset"] not in precisions:
                     async with services.engine.connect() as conn:
                         precisions = await get_asset_precisions(conn)
-                yield _update(msg["asset"], Decimal(msg["available"]), Decimal(msg["locked"]),
-                              msg["position"], precisions)
+                yield _update(
+                    msg["asset"],
+                    Decimal(msg["available"]),
+                    Decimal(msg["locked"]),
+                    msg["position"],
+                    precisions,
+                )
 
 
-def _update(asset: str, available: Decimal, locked: Decimal, position: int,
-            precisions: dict[str, int]) -> BalanceUpdate:
+def _update(
+    asset: str, available: Decimal, locked: Decimal, position: int, precisions: dict[str, int]
+) -> BalanceUpdate:
     precision = precisions.get(asset, 18)
-    return BalanceUpdate(asset=asset, available=Decimal(fixed(available, precision)),
-                         locked=Decimal(fixed(locked, precision)), position=str(position))
+    return BalanceUpdate(
+        asset=asset,
+        available=Decimal(fixed(available, precision)),
+        locked=Decimal(fixed(locked, precision)),
+        position=str(position),
+    )

@@ -46,9 +46,11 @@ class Market:
     maker_fee: Decimal = strawberry.field(description="Fraction charged to makers (0.001 = 0.1%).")
     taker_fee: Decimal = strawberry.field(description="Fraction charged to takers.")
     price_band: Decimal = strawberry.field(
-        description="Limit prices must lie within this fraction of the last price.")
+        description="Limit prices must lie within this fraction of the last price."
+    )
     market_protection: Decimal = strawberry.field(
-        description="How far (fraction) a market order may walk the book from the best price.")
+        description="How far (fraction) a market order may walk the book from the best price."
+    )
     status: MarketStatus = strawberry.field(description="What the market accepts now.")
 
     @classmethod
@@ -57,11 +59,19 @@ class Market:
             return Decimal(format(value.normalize(), "f"))
 
         return cls(
-            symbol=c.symbol, base=c.base, quote=c.quote, tick_size=n(c.tick_size),
-            step_size=n(c.step_size), min_quantity=n(c.min_quantity),
-            max_quantity=n(c.max_quantity), min_notional=n(c.min_notional),
-            maker_fee=n(c.maker_fee), taker_fee=n(c.taker_fee), price_band=n(c.price_band),
-            market_protection=n(c.market_protection), status=MarketStatus(c.status.value),
+            symbol=c.symbol,
+            base=c.base,
+            quote=c.quote,
+            tick_size=n(c.tick_size),
+            step_size=n(c.step_size),
+            min_quantity=n(c.min_quantity),
+            max_quantity=n(c.max_quantity),
+            min_notional=n(c.min_notional),
+            maker_fee=n(c.maker_fee),
+            taker_fee=n(c.taker_fee),
+            price_band=n(c.price_band),
+            market_protection=n(c.market_protection),
+            status=MarketStatus(c.status.value),
         )
 
 
@@ -80,7 +90,8 @@ class MarketQuery:
 
     @strawberry.field(description="Every market, or the one named.")
     async def markets(
-        self, info: Info,
+        self,
+        info: Info,
         symbol: Annotated[str | None, strawberry.argument(description="Only this market.")] = None,
     ) -> list[Market]:
         async with info.context.services.engine.connect() as conn:

@@ -9,6 +9,7 @@ from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("backend.api.errors")
 
+
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
@@ -24,11 +25,18 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
         request_id = getattr(context, "request_id", "")
-        log.error("unexpected error in %s", ".".join(map(str, error.path or [])),
-                  exc_info=error.original_error, extra={"request_id": request_id})
+        log.error(
+            "unexpected error in %s",
+            ".".join(map(str, error.path or [])),
+            exc_info=error.original_error,
+            extra={"request_id": request_id},
+        )
         return GraphQLError(
             message=f"Unexpected error. Quote request id {request_id} to support.",
-            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
             original_error=None,
             extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         )

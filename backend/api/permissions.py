@@ -8,10 +8,18 @@ from graphql import GraphQLError
 from strawberry.permission import BasePermission
 
 from backend.api.context import Info
+from queries.views import SessionUser
 
 
 def unauthenticated() -> GraphQLError:
     return GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+
+
+def current_user(info: Info) -> SessionUser:
+    """The signed-in user of a field guarded by IsAuthenticated or IsAdmin."""
+    if info.context.user is None:
+        raise unauthenticated()
+    return info.context.user
 
 
 class IsAuthenticated(BasePermission):

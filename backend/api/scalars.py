@@ -25,7 +25,7 @@ def _parse(value: object) -> Decimal | InvalidDecimal:
 DECIMAL_SCALAR: ScalarDefinition = strawberry.scalar(
     name="Decimal",
     description=(
-        "An exact decimal number as a JSON string matching ^-?\\d+(\\.\\d+)?$, e.g. \"0.015\"."
+        'An exact decimal number as a JSON string matching ^-?\\d+(\\.\\d+)?$, e.g. "0.015".'
         " Numbers, exponents, NaN and infinities are refused. Amounts are returned at the"
         " asset's precision."
     ),

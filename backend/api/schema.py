@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from backend.api.accounts import AccountMutation, AccountQuery
 from backend.api.admin import AdminMutation, AdminQuery
@@ -28,21 +31,23 @@ Subscription = merge_types("Subscription", (LedgerSubscription,))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[object] = [
-        MaskUnexpectedErrors(),
+    # Factories: strawberry builds fresh extension instances per request (the parse and
+    # validation LRU caches live at module level and are shared).
+    extensions: list[Callable[[], SchemaExtension]] = [
+        MaskUnexpectedErrors,
         # Parsing and validating dominate the cost of a small request: cache both.
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=12),
-        MaxAliasesLimiter(max_alias_count=30),
-        MaxTokensLimiter(max_token_count=2_000),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=2_000),
     ]
     if not introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,  # type: ignore[arg-type]
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),  # type: ignore[arg-type]
     )

@@ -33,7 +33,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         async with self.services.engine.connect() as conn:
             return await get_session_user(conn, token)
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         context = Context(
             request=request,

@@ -52,7 +52,8 @@ class Checkpoint:
 
 _INSERT = text(
     "INSERT INTO events (stream, event_type, schema_version, data, metadata)"
-    " VALUES (:stream, :event_type, :schema_version, CAST(:data AS jsonb), CAST(:metadata AS jsonb))"
+    " VALUES (:stream, :event_type, :schema_version,"
+    " CAST(:data AS jsonb), CAST(:metadata AS jsonb))"
 )
 
 _READ = text(
@@ -66,7 +67,7 @@ _READ = text(
 
 
 async def append_events(conn: AsyncConnection, events: list[NewEvent]) -> None:
-    """Append in the caller's transaction: the events commit or vanish with the state they describe."""
+    """Append in the caller's transaction: events commit or vanish with the state they describe."""
     if not events:
         return
     import orjson
@@ -96,8 +97,12 @@ async def read_events(
     """Events after `after` that no running transaction can still precede, in log order."""
     rows = await conn.execute(
         _READ,
-        {"xact_id": str(after.xact_id), "position": after.position, "types": event_types,
-         "limit": limit},
+        {
+            "xact_id": str(after.xact_id),
+            "position": after.position,
+            "types": event_types,
+            "limit": limit,
+        },
     )
     return [
         StoredEvent(

@@ -38,12 +38,17 @@ async def account_ids(conn: AsyncConnection, refs: set[AccountRef]) -> dict[Acco
     await conn.execute(insert(ledger_accounts).on_conflict_do_nothing(), rows)
     keys = [(ref.asset, ref.user_id, ref.kind.value) for ref in refs]
     result = await conn.execute(
-        select(ledger_accounts.c.id, ledger_accounts.c.asset, ledger_accounts.c.user_id,
-               ledger_accounts.c.kind).where(
-            tuple_(ledger_accounts.c.asset, func.coalesce(ledger_accounts.c.user_id, _NIL),
-                   ledger_accounts.c.kind).in_(
-                [(a, u if u is not None else _NIL, k) for a, u, k in keys]
-            )
+        select(
+            ledger_accounts.c.id,
+            ledger_accounts.c.asset,
+            ledger_accounts.c.user_id,
+            ledger_accounts.c.kind,
+        ).where(
+            tuple_(
+                ledger_accounts.c.asset,
+                func.coalesce(ledger_accounts.c.user_id, _NIL),
+                ledger_accounts.c.kind,
+            ).in_([(a, u if u is not None else _NIL, k) for a, u, k in keys])
         )
     )
     return {AccountRef(r.asset, r.user_id, AccountKind(r.kind)): r.id for r in result}
@@ -63,7 +68,9 @@ async def post_transfer(
     may not go negative would; the caller's transaction then rolls back as a whole."""
     inserted = await conn.execute(
         insert(transfers)
-        .values(id=transfer.id, kind=transfer.kind, reference=transfer.reference, memo=transfer.memo)
+        .values(
+            id=transfer.id, kind=transfer.kind, reference=transfer.reference, memo=transfer.memo
+        )
         .on_conflict_do_nothing()
         .returning(transfers.c.id)
     )
@@ -74,6 +81,8 @@ async def post_transfer(
     # Lock balances in id order so concurrent transfers over the same accounts never deadlock.
     for ref in sorted(net, key=lambda r: ids[r]):
         await _apply_delta(conn, ref, ids[ref], net[ref])
+    if not net:
+        return PostedTransfer(transfer, ids, applied=True)  # postings that cancel out
     await conn.execute(
         postings.insert(),
         [{"transfer_id": transfer.id, "account_id": ids[ref], "amount": net[ref]} for ref in net],
@@ -82,7 +91,9 @@ async def post_transfer(
     return PostedTransfer(transfer, ids, applied=True)
 
 
-async def _apply_delta(conn: AsyncConnection, ref: AccountRef, account_id: int, delta: Decimal) -> None:
+async def _apply_delta(
+    conn: AsyncConnection, ref: AccountRef, account_id: int, delta: Decimal
+) -> None:
     result = await conn.execute(
         text(
             "UPDATE ledger_accounts SET balance = balance + :delta"
@@ -95,7 +106,9 @@ async def _apply_delta(conn: AsyncConnection, ref: AccountRef, account_id: int, 
 
 
 def transfer_posted_event(
-    transfer: Transfer, ids: dict[AccountRef, int], net: dict[AccountRef, Decimal],
+    transfer: Transfer,
+    ids: dict[AccountRef, int],
+    net: dict[AccountRef, Decimal],
     metadata: dict[str, Any],
 ) -> NewEvent:
     return NewEvent(

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.types import UserDefinedType
 
 metadata = MetaData(
@@ -49,6 +50,10 @@ class Xid8(UserDefinedType[int]):
 
     def get_col_spec(self, **kw: object) -> str:
         return "XID8"
+
+
+# Let reflection (and so Alembic's model-vs-database comparison) recognise the type.
+postgresql_base.ischema_names["xid8"] = Xid8
 
 
 def _now() -> Column[object]:
@@ -149,6 +154,7 @@ ledger_accounts = Table(
     Column("may_go_negative", Boolean, nullable=False, server_default=text("false")),
     _not_nan("balance"),
     CheckConstraint("may_go_negative OR balance >= 0", name="non_negative"),
+    CheckConstraint("NOT may_go_negative OR kind = 'external'", name="only_external_negative"),
     CheckConstraint(
         "(user_id IS NULL) = (kind IN ('fees','insurance_fund','external'))", name="owner_kind"
     ),

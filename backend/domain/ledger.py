@@ -1,4 +1,4 @@
-"""Double-entry transfers: every movement of money is a set of postings that sum to zero per asset."""
+"""Double-entry transfers: every movement of money is postings that sum to zero per asset."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ class AccountRef:
 
     def __post_init__(self) -> None:
         if (self.user_id is None) != (self.kind in SYSTEM_KINDS):
-            raise ValueError(f"{self.kind} accounts {'have no' if self.user_id is None else 'need an'} owner")
+            raise ValueError(
+                f"{self.kind} accounts {'have no' if self.user_id is None else 'need an'} owner"
+            )
 
     @classmethod
     def user(cls, user_id: UUID, asset: str, kind: AccountKind) -> AccountRef:
@@ -84,9 +86,19 @@ class Transfer:
         return {account: amount for account, amount in net.items() if amount != 0}
 
 
-def move(transfer_id: str, kind: str, source: AccountRef, target: AccountRef, amount: Decimal,
-         *, reference: str | None = None, memo: str | None = None) -> Transfer:
+def move(
+    transfer_id: str,
+    kind: str,
+    source: AccountRef,
+    target: AccountRef,
+    amount: Decimal,
+    *,
+    reference: str | None = None,
+    memo: str | None = None,
+) -> Transfer:
     """The common two-legged transfer: `amount` from `source` to `target`."""
+    if source == target:
+        raise UnbalancedTransfer(f"transfer {transfer_id} moves money from an account to itself")
     return Transfer(
         transfer_id,
         kind,

@@ -1,4 +1,4 @@
-"""Market configuration rules: symbols, increments that fit the assets' precision, fee and band ranges."""
+"""Market configuration rules: symbols, increments fitting asset precision, fees and bands."""
 
 from __future__ import annotations
 
@@ -48,16 +48,18 @@ def market_symbol(base: str, quote: str) -> str:
 def validate_market(config: MarketConfig, base_precision: int, quote_precision: int) -> None:
     """Raise InvalidInput naming the first field that breaks a rule."""
     if config.symbol != market_symbol(config.base, config.quote):
-        raise InvalidInput("symbol", f"symbol must be BASE-QUOTE, here {market_symbol(config.base, config.quote)}")
+        raise InvalidInput(
+            "symbol", f"symbol must be BASE-QUOTE, here {market_symbol(config.base, config.quote)}"
+        )
     _fits("tickSize", config.tick_size, quote_precision, "the quote asset")
     _fits("stepSize", config.step_size, base_precision, "the base asset")
     # A fill's notional is price x quantity, i.e. a multiple of tick x step: it must be
     # representable in the quote asset or settlements would need rounding.
-    if scale_of((config.tick_size * config.step_size).normalize()) > quote_precision:
+    if scale_of(config.tick_size * config.step_size) > quote_precision:
         raise InvalidInput(
             "tickSize",
-            f"tickSize x stepSize = {(config.tick_size * config.step_size).normalize():f} needs more"
-            f" than the quote asset's {quote_precision} decimals",
+            f"tickSize x stepSize = {(config.tick_size * config.step_size).normalize():f} needs"
+            f" more than the quote asset's {quote_precision} decimals",
         )
     _multiple("minQuantity", config.min_quantity, config.step_size)
     _multiple("maxQuantity", config.max_quantity, config.step_size)
@@ -69,7 +71,7 @@ def validate_market(config: MarketConfig, base_precision: int, quote_precision: 
         raise InvalidInput("minNotional", "minNotional must not be negative")
     for name, value in (("makerFee", config.maker_fee), ("takerFee", config.taker_fee)):
         if not Decimal(0) <= value < Decimal("0.1"):
-            raise InvalidInput(name, f"{name} must be a fraction in [0, 0.1) (\"0.001\" is 0.1%)")
+            raise InvalidInput(name, f'{name} must be a fraction in [0, 0.1) ("0.001" is 0.1%)')
     if not Decimal(0) < config.price_band <= Decimal(1):
         raise InvalidInput("priceBand", "priceBand must be a fraction in (0, 1]")
     if not Decimal(0) < config.market_protection < Decimal(1):
@@ -79,8 +81,10 @@ def validate_market(config: MarketConfig, base_precision: int, quote_precision: 
 def _fits(field: str, value: Decimal, precision: int, what: str) -> None:
     if value <= 0:
         raise InvalidInput(field, f"{field} must be greater than zero")
-    if scale_of(value.normalize()) > precision:
-        raise InvalidInput(field, f"{field} has more decimals than {what}'s precision ({precision})")
+    if scale_of(value) > precision:
+        raise InvalidInput(
+            field, f"{field} has more decimals than {what}'s precision ({precision})"
+        )
 
 
 def _multiple(field: str, value: Decimal, step: Decimal) -> None:

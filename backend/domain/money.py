@@ -7,7 +7,10 @@ from decimal import Decimal, InvalidOperation
 
 from backend.domain.errors import InvalidInput
 
-DECIMAL_TEXT = re.compile(r"^-?\d{1,30}(\.\d{1,18})?$")
+DECIMAL_TEXT = re.compile(r"^-?\d{1,40}(\.\d{1,40})?$")
+# Amounts are stored as NUMERIC(38, 18): below 10^20. Inputs stay well under that so sums of many
+# of them still fit.
+MAX_MAGNITUDE = Decimal(10) ** 15
 
 
 class InvalidDecimal:
@@ -34,8 +37,15 @@ def parse_decimal_text(raw: object) -> Decimal | InvalidDecimal:
 
 
 def scale_of(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
+    """Decimal places that matter: "1.50" has 1. Exact for any length (no context rounding,
+    unlike Decimal.normalize(), which would round to 28 significant digits)."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"{value} is not a finite decimal")
+    end = len(digits)
+    while exponent < 0 and end > 0 and digits[end - 1] == 0:
+        end -= 1
+        exponent += 1
     return max(0, -exponent)
 
 
@@ -50,9 +60,12 @@ def require_decimal(
 ) -> Decimal:
     """Validate a decimal input; raises InvalidInput naming `field`."""
     if isinstance(value, InvalidDecimal) or not isinstance(value, Decimal) or not value.is_finite():
-        raise InvalidInput(field, f"{field} must be a decimal string like \"12.5\"")
-    if precision is not None and scale_of(value.normalize()) > precision:
-        raise InvalidInput(field, f"{field} has more than {precision} decimal places")
+        raise InvalidInput(field, f'{field} must be a decimal string like "12.5"')
+    if abs(value) >= MAX_MAGNITUDE:
+        raise InvalidInput(field, f"{field} is too large")
+    places = 18 if precision is None else precision
+    if scale_of(value) > places:
+        raise InvalidInput(field, f"{field} has more than {places} decimal places")
     if positive and value <= 0:
         raise InvalidInput(field, f"{field} must be greater than zero")
     if non_negative and value < 0:

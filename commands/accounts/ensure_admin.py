@@ -22,15 +22,22 @@ class EnsureAdmin:
 
 async def ensure_admin(cmd: EnsureAdmin, uow: UnitOfWork) -> uuid.UUID:
     email = normalize_email(cmd.email)
-    row = (await uow.conn.execute(select(users.c.id, users.c.role).where(users.c.email == email))).first()
+    row = (
+        await uow.conn.execute(select(users.c.id, users.c.role).where(users.c.email == email))
+    ).first()
     if row is None:
         return await register_user(RegisterUser(email, cmd.password, role="admin"), uow)
     if row.role != "admin":
         await uow.conn.execute(users.update().where(users.c.id == row.id).values(role="admin"))
         await append_events(
             uow.conn,
-            [NewEvent(f"user:{row.id}", "account.role_granted",
-                      {"user_id": str(row.id), "role": "admin", "by": "bootstrap"})],
+            [
+                NewEvent(
+                    f"user:{row.id}",
+                    "account.role_granted",
+                    {"user_id": str(row.id), "role": "admin", "by": "bootstrap"},
+                )
+            ],
         )
     user_id: uuid.UUID = row.id
     return user_id

@@ -36,14 +36,22 @@ async def register_user(cmd: RegisterUser, uow: UnitOfWork) -> uuid.UUID:
     )
     if inserted.first() is None:
         existing = (
-            await uow.conn.execute(select(users.c.id, users.c.password_hash).where(users.c.email == email))
+            await uow.conn.execute(
+                select(users.c.id, users.c.password_hash).where(users.c.email == email)
+            )
         ).one()
         if await verify_password(existing.password_hash, password):
-            return existing.id  # a retry of the same registration
+            existing_id: uuid.UUID = existing.id
+            return existing_id  # a retry of the same registration
         raise EmailTaken()
     await append_events(
         uow.conn,
-        [NewEvent(f"user:{user_id}", "account.user_registered",
-                  {"user_id": str(user_id), "email": email, "role": cmd.role})],
+        [
+            NewEvent(
+                f"user:{user_id}",
+                "account.user_registered",
+                {"user_id": str(user_id), "email": email, "role": cmd.role},
+            )
+        ],
     )
     return user_id

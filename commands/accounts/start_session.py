@@ -54,14 +54,26 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
     expires_at = datetime.now(UTC) + timedelta(seconds=cmd.ttl_seconds)
     await uow.conn.execute(
         sessions.insert().values(
-            token_hash=token_digest(token), id=session_id, user_id=row.id, expires_at=expires_at,
-            ip=cmd.ip, user_agent=(cmd.user_agent or "")[:256] or None,
+            token_hash=token_digest(token),
+            id=session_id,
+            user_id=row.id,
+            expires_at=expires_at,
+            ip=cmd.ip,
+            user_agent=(cmd.user_agent or "")[:256] or None,
         )
     )
     await append_events(
         uow.conn,
-        [NewEvent(f"user:{row.id}", "account.session_started",
-                  {"user_id": str(row.id), "session_id": str(session_id),
-                   "expires_at": expires_at.isoformat()})],
+        [
+            NewEvent(
+                f"user:{row.id}",
+                "account.session_started",
+                {
+                    "user_id": str(row.id),
+                    "session_id": str(session_id),
+                    "expires_at": expires_at.isoformat(),
+                },
+            )
+        ],
     )
     return StartedSession(token, session_id, row.id, expires_at)

@@ -52,8 +52,10 @@ async def adjust_balance(cmd: AdjustBalance, uow: UnitOfWork) -> BalanceAdjusted
         raise InvalidInput("userId", "no user with this id")
 
     scope = f"adjust:{cmd.actor_id}"
-    fingerprint = request_hash("adjust_balance", {"user_id": str(user_id), "asset": cmd.asset,
-                                                  "amount": str(amount), "reason": reason})
+    fingerprint = request_hash(
+        "adjust_balance",
+        {"user_id": str(user_id), "asset": cmd.asset, "amount": str(amount), "reason": reason},
+    )
     previous = await claim(uow.conn, scope, key, "adjust_balance", fingerprint)
     if previous is not None:
         return _from_json(previous)
@@ -62,12 +64,24 @@ async def adjust_balance(cmd: AdjustBalance, uow: UnitOfWork) -> BalanceAdjusted
     user_account = AccountRef.user(user_id, cmd.asset, AccountKind.AVAILABLE)
     external = AccountRef.system(cmd.asset, AccountKind.EXTERNAL)
     source, target = (external, user_account) if amount > 0 else (user_account, external)
-    await post_transfer(uow.conn, move(transfer_id, "adjustment", source, target, abs(amount),
-                                       reference=f"user:{user_id}", memo=reason))
+    await post_transfer(
+        uow.conn,
+        move(
+            transfer_id,
+            "adjustment",
+            source,
+            target,
+            abs(amount),
+            reference=f"user:{user_id}",
+            memo=reason,
+        ),
+    )
     result = BalanceAdjusted(transfer_id, user_id, cmd.asset, amount)
     as_json = _to_json(result)
-    await append_events(uow.conn, [NewEvent(f"user:{user_id}", "admin.balance_adjusted",
-                                            {**as_json, "reason": reason})])
+    await append_events(
+        uow.conn,
+        [NewEvent(f"user:{user_id}", "admin.balance_adjusted", {**as_json, "reason": reason})],
+    )
     await record_audit(uow.conn, "balance.adjust", f"user:{user_id}", reason=reason, after=as_json)
     await remember(uow.conn, scope, key, as_json)
     return result
@@ -81,10 +95,15 @@ def _parse_user_id(raw: str) -> uuid.UUID:
 
 
 def _to_json(result: BalanceAdjusted) -> dict[str, Any]:
-    return {"transfer_id": result.transfer_id, "user_id": str(result.user_id),
-            "asset": result.asset, "amount": str(result.amount)}
+    return {
+        "transfer_id": result.transfer_id,
+        "user_id": str(result.user_id),
+        "asset": result.asset,
+        "amount": str(result.amount),
+    }
 
 
 def _from_json(data: dict[str, Any]) -> BalanceAdjusted:
-    return BalanceAdjusted(data["transfer_id"], uuid.UUID(data["user_id"]), data["asset"],
-                           Decimal(data["amount"]))
+    return BalanceAdjusted(
+        data["transfer_id"], uuid.UUID(data["user_id"]), data["asset"], Decimal(data["amount"])
+    )

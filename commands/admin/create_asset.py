@@ -29,12 +29,15 @@ async def create_asset(cmd: CreateAsset, uow: UnitOfWork) -> str:
     if not 0 <= cmd.precision <= 18:
         raise InvalidInput("precision", "precision must be between 0 and 18")
     inserted = await uow.conn.execute(
-        insert(assets).values(code=cmd.code, precision=cmd.precision)
-        .on_conflict_do_nothing().returning(assets.c.code)
+        insert(assets)
+        .values(code=cmd.code, precision=cmd.precision)
+        .on_conflict_do_nothing()
+        .returning(assets.c.code)
     )
     if inserted.first() is None:
-        existing = (await uow.conn.execute(
-            select(assets.c.precision).where(assets.c.code == cmd.code))).scalar_one()
+        existing = (
+            await uow.conn.execute(select(assets.c.precision).where(assets.c.code == cmd.code))
+        ).scalar_one()
         if existing != cmd.precision:
             raise AlreadyExists(f"asset {cmd.code} exists with precision {existing}")
         return cmd.code

@@ -26,7 +26,10 @@ async def create_market(cmd: CreateMarket, uow: UnitOfWork) -> str:
     quote_precision = await asset_precision(uow.conn, config.quote, "quote")
     validate_market(config, base_precision, quote_precision)
     inserted = await uow.conn.execute(
-        insert(markets).values(**config.as_row()).on_conflict_do_nothing().returning(markets.c.symbol)
+        insert(markets)
+        .values(**config.as_row())
+        .on_conflict_do_nothing()
+        .returning(markets.c.symbol)
     )
     if inserted.first() is None:
         existing = await load_market(uow.conn, config.symbol)
@@ -34,6 +37,8 @@ async def create_market(cmd: CreateMarket, uow: UnitOfWork) -> str:
             raise AlreadyExists(f"market {config.symbol} exists with a different configuration")
         return config.symbol
     after = config.as_json()
-    await append_events(uow.conn, [NewEvent(f"market:{config.symbol}", "admin.market_created", after)])
+    await append_events(
+        uow.conn, [NewEvent(f"market:{config.symbol}", "admin.market_created", after)]
+    )
     await record_audit(uow.conn, "market.create", f"market:{config.symbol}", after=after)
     return config.symbol

@@ -47,9 +47,20 @@ async def update_market(cmd: UpdateMarket, uow: UnitOfWork) -> str:
     )
     await append_events(
         uow.conn,
-        [NewEvent(f"market:{cmd.symbol}", "admin.market_updated",
-                  {"before": before.as_json(), "after": after.as_json(), "reason": cmd.reason})],
+        [
+            NewEvent(
+                f"market:{cmd.symbol}",
+                "admin.market_updated",
+                {"before": before.as_json(), "after": after.as_json(), "reason": cmd.reason},
+            )
+        ],
     )
-    await record_audit(uow.conn, "market.update", f"market:{cmd.symbol}", reason=cmd.reason,
-                       before=before.as_json(), after=after.as_json())
+    await record_audit(
+        uow.conn,
+        "market.update",
+        f"market:{cmd.symbol}",
+        reason=cmd.reason,
+        before=before.as_json(),
+        after=after.as_json(),
+    )
     return cmd.symbol

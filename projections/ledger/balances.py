@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import StoredEvent
@@ -36,16 +36,25 @@ async def _on_transfer(conn: AsyncConnection, event: StoredEvent, outbox: Outbox
         if p["user_id"] is not None and p["kind"] in ("available", "locked"):
             deltas[(p["user_id"], p["asset"])][p["kind"]] += Decimal(p["amount"])
     for (user_id, asset), delta in sorted(deltas.items()):
-        row = (await conn.execute(_UPSERT, {"user_id": user_id, "asset": asset,
-                                            "position": event.position, **delta})).one()
+        row = (
+            await conn.execute(
+                _UPSERT, {"user_id": user_id, "asset": asset, "position": event.position, **delta}
+            )
+        ).one()
         outbox.publish(
             balances_channel(user_id),
-            orjson.dumps({"asset": asset, "available": str(row.available),
-                          "locked": str(row.locked), "position": row.position}),
+            orjson.dumps(
+                {
+                    "asset": asset,
+                    "available": str(row.available),
+                    "locked": str(row.locked),
+                    "position": row.position,
+                }
+            ),
         )
 
 
 class BalancesProjection:
     name = "balances"
-    tables = (balances_view,)
+    tables: tuple[Table, ...] = (balances_view,)
     handlers: dict[str, Apply] = {"ledger.transfer_posted": _on_transfer}

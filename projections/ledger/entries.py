@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,5 +35,5 @@ async def _on_transfer(conn: AsyncConnection, event: StoredEvent, outbox: Outbox
 
 class LedgerEntriesProjection:
     name = "ledger_entries"
-    tables = (ledger_entries_view,)
+    tables: tuple[Table, ...] = (ledger_entries_view,)
     handlers: dict[str, Apply] = {"ledger.transfer_posted": _on_transfer}

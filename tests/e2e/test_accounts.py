@@ -17,8 +17,13 @@ async def test_register_login_and_me(client: GraphQLClient) -> None:
     user_id, token = await register_and_login(client, email)
     me = await client.run("accounts/me", token=token)
     # then
-    assert me["me"] == {"id": user_id, "email": email.lower(), "role": "user", "status": "active",
-                        "balances": []}
+    assert me["me"] == {
+        "id": user_id,
+        "email": email.lower(),
+        "role": "user",
+        "status": "active",
+        "balances": [],
+    }
 
 
 async def test_register_retry_returns_same_user(client: GraphQLClient) -> None:
@@ -36,7 +41,9 @@ async def test_register_taken_email_with_other_password(client: GraphQLClient) -
     email = f"{uuid.uuid4().hex[:8]}@example.com"
     await register_and_login(client, email)
     # when
-    data = await client.run("accounts/register", {"input": {"email": email, "password": "other-pw-1"}})
+    data = await client.run(
+        "accounts/register", {"input": {"email": email, "password": "other-pw-1"}}
+    )
     # then
     assert data["register"]["__typename"] == "EmailTakenError"
     assert data["register"]["code"] == "EMAIL_TAKEN"
@@ -52,7 +59,9 @@ async def test_register_taken_email_with_other_password(client: GraphQLClient) -
         ("ok@example.com", "p" * 129, "password"),
     ],
 )
-async def test_register_bad_input(client: GraphQLClient, email: str, password: str, field: str) -> None:
+async def test_register_bad_input(
+    client: GraphQLClient, email: str, password: str, field: str
+) -> None:
     # when
     data = await client.run("accounts/register", {"input": {"email": email, "password": password}})
     # then
@@ -65,11 +74,16 @@ async def test_login_wrong_password_and_unknown_email(client: GraphQLClient) -> 
     email = f"{uuid.uuid4().hex[:8]}@example.com"
     await register_and_login(client, email)
     # when
-    wrong = await client.run("accounts/login", {"input": {"email": email, "password": "wrong-pw-1"}})
-    unknown = await client.run("accounts/login",
-                               {"input": {"email": "nobody@example.com", "password": "wrong-pw-1"}})
+    wrong = await client.run(
+        "accounts/login", {"input": {"email": email, "password": "wrong-pw-1"}}
+    )
+    unknown = await client.run(
+        "accounts/login", {"input": {"email": "nobody@example.com", "password": "wrong-pw-1"}}
+    )
     # then
-    assert wrong["login"]["__typename"] == unknown["login"]["__typename"] == "InvalidCredentialsError"
+    assert (
+        wrong["login"]["__typename"] == unknown["login"]["__typename"] == "InvalidCredentialsError"
+    )
     assert wrong["login"]["message"] == unknown["login"]["message"]
 
 
@@ -86,7 +100,9 @@ async def test_me_needs_authentication(client: GraphQLClient) -> None:
 
 async def test_wrong_types_are_graphql_errors_not_crashes(client: GraphQLClient) -> None:
     # when
-    body = await client.raw(operation("accounts/register"), {"input": {"email": 5, "password": None}})
+    body = await client.raw(
+        operation("accounts/register"), {"input": {"email": 5, "password": None}}
+    )
     # then
     assert body["data"] is None
     assert len(body["errors"]) == 2

@@ -114,6 +114,7 @@ class EngineCore:
             level = self._asks[rec[PRICE]]
         lots = rec[LOTS]
         rec[LOTS] = 0
+        rec[ORIG] -= lots  # keeps ORIG - LOTS = filled lots for the status event
         level.drop_canceled(lots)
 
     def _end(self, rec: list[int], status: str, reason: str) -> None:

@@ -171,3 +171,16 @@ def protection_bounds(spec: MarketSpec, reference_ticks: int) -> tuple[int, int]
 
 NO_PRICE_LIMIT = 1 << 62
 """Stands for "no upper price bound" in ticks: larger than any representable price."""
+
+
+def limit_hold(spec: MarketSpec, side_is_buy: bool, price_ticks: int, lots: int) -> int:
+    """Hold a LIMIT order needs: its notional in quote units (buy) or its base units (sell)."""
+    return price_ticks * lots * spec.tick_lot_units if side_is_buy else lots * spec.lot_units
+
+
+def market_buy_hold(spec: MarketSpec, reference_ticks: int, lots: int) -> int:
+    """Quote units that let a MARKET buy of `lots` fill anywhere inside its protection band."""
+    _low, high = protection_bounds(spec, reference_ticks)
+    if high == NO_PRICE_LIMIT:
+        raise ValueError("without market protection a market buy by quantity has no price cap")
+    return high * lots * spec.tick_lot_units
