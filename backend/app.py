@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.api.schema import build_schema
 from backend.api.view import ExchangeGraphQL
 from backend.db.engine import make_engine
+from backend.order_waiter import OrderWaiter
 from backend.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from backend.pubsub import Hub
 from backend.services import Services
@@ -82,10 +83,14 @@ async def build_services(settings: Settings) -> Services:
             log.warning("could not nudge projections", exc_info=True)
 
     bus = CommandBus(engine, after_commit=after_commit)
-    return Services(settings, engine, redis, broker, bus, Hub(redis))
+    hub = Hub(redis)
+    waiter = OrderWaiter(hub)
+    await waiter.start()
+    return Services(settings, engine, redis, broker, bus, hub, waiter)
 
 
 async def close_services(services: Services) -> None:
+    await services.order_waiter.close()
     await services.hub.close()
     await services.redis.aclose()
     services.broker.close()

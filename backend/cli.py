@@ -88,6 +88,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_matcher(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.matching.run import run_matchers
+
+    markets = args.markets.split(",") if args.markets else None
+    asyncio.run(run_matchers(settings, markets))
+    return 0
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Every component as its own process, on the embedded servers unless URLs are given."""
     from backend.db.migrations import upgrade
@@ -107,6 +115,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     children = [
         subprocess.Popen([*exe, "api"], env=env),  # noqa: S603 - our own interpreter and module
         subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
+        subprocess.Popen([*exe, "matcher"], env=env),  # noqa: S603
     ]
     stopping = False
 
@@ -145,13 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("api", help="serve GraphQL on EXCHANGE_HOST:EXCHANGE_PORT")
     worker = sub.add_parser("worker", help="run projections (dramatiq on Redis)")
     worker.add_argument("--threads", type=int, default=2)
+    matcher = sub.add_parser("matcher", help="run the single-writer matcher of each market")
+    matcher.add_argument("--markets", default="", help="comma-separated symbols (default: all)")
     migrate = sub.add_parser("migrate", help="upgrade the database schema")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.add_argument("--seed", action="store_true", help="also create the demo assets/markets")
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("EXCHANGE_LOG_LEVEL", "INFO"))
     settings = Settings.from_env()
-    handlers = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate}
+    handlers = {
+        "up": cmd_up,
+        "api": cmd_api,
+        "worker": cmd_worker,
+        "matcher": cmd_matcher,
+        "migrate": cmd_migrate,
+    }
     return handlers[args.command](replace(settings), args)
 
 

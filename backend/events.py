@@ -22,6 +22,11 @@ EVENT_VERSIONS: dict[str, int] = {
     "admin.market_created": 1,
     "admin.market_updated": 1,
     "admin.balance_adjusted": 1,
+    "spot.order_accepted": 1,
+    "spot.cancel_requested": 1,
+    "spot.cancel_all_requested": 1,
+    "spot.amend_requested": 1,
+    "spot.batch_matched": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.

@@ -8,6 +8,7 @@ import dramatiq
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
 from backend.settings import Settings
 from commands.bus import CommandBus
@@ -21,3 +22,4 @@ class Services:
     broker: dramatiq.Broker
     bus: CommandBus
     hub: Hub
+    order_waiter: OrderWaiter

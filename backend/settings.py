@@ -48,6 +48,17 @@ class Settings:
     default_maker_fee: Decimal = Decimal("0.001")
     default_taker_fee: Decimal = Decimal("0.001")
     seed_demo_markets: bool = True
+    # Spot trading limits (Binance's defaults: 200 open orders, 10 algo orders per symbol).
+    max_open_orders_per_market: int = 200
+    max_open_stop_orders: int = 10
+    # Backpressure: new orders are refused while this many wait for the matcher in one market.
+    max_pending_orders_per_market: int = 10_000
+    # MARKET and IOC/FOK orders older than this when the matcher reaches them expire unfilled.
+    taker_order_max_age_ms: int = 10_000
+    # How long placeOrder waits for the matcher before answering with the PENDING_NEW order.
+    place_order_wait_seconds: float = 2.0
+    matcher_batch_size: int = 500
+    matcher_poll_interval_seconds: float = 0.005
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -70,6 +81,12 @@ class Settings:
             introspection=_bool("EXCHANGE_INTROSPECTION", True),
             queue_namespace=os.environ.get("EXCHANGE_QUEUE_NAMESPACE", "exchange"),
             seed_demo_markets=_bool("EXCHANGE_SEED_DEMO", True),
+            max_open_orders_per_market=_int("EXCHANGE_MAX_OPEN_ORDERS", 200),
+            max_open_stop_orders=_int("EXCHANGE_MAX_OPEN_STOP_ORDERS", 10),
+            max_pending_orders_per_market=_int("EXCHANGE_MAX_PENDING_ORDERS", 10_000),
+            taker_order_max_age_ms=_int("EXCHANGE_TAKER_ORDER_MAX_AGE_MS", 10_000),
+            place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
+            matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

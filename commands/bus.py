@@ -17,6 +17,16 @@ from commands.admin.adjust_balance import AdjustBalance, adjust_balance
 from commands.admin.create_asset import CreateAsset, create_asset
 from commands.admin.create_market import CreateMarket, create_market
 from commands.admin.update_market import UpdateMarket, update_market
+from commands.spot.cancel_order import (
+    AmendOrder,
+    CancelAllOrders,
+    CancelOrder,
+    amend_order,
+    cancel_all_orders,
+    cancel_order,
+)
+from commands.spot.place_oco_order import PlaceOcoOrder, place_oco_order
+from commands.spot.place_order import PlaceOrder, place_order
 from commands.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -31,6 +41,11 @@ HANDLERS: dict[type[Any], Handler] = {
     CreateMarket: create_market,
     UpdateMarket: update_market,
     AdjustBalance: adjust_balance,
+    PlaceOrder: place_order,
+    PlaceOcoOrder: place_oco_order,
+    CancelOrder: cancel_order,
+    CancelAllOrders: cancel_all_orders,
+    AmendOrder: amend_order,
 }
 
 # Transient conflicts between concurrent transactions: the whole command is simply run again.

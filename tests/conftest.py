@@ -60,8 +60,17 @@ def settings(database_url: str, servers: ServerPair) -> Settings:
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(settings)
+    _ENGINES.append(engine)
     yield engine
     await engine.dispose()
+
+
+_ENGINES: list[AsyncEngine] = []
+
+
+def engine_for_tests() -> AsyncEngine:
+    """The session's engine for helpers that are not fixtures (set by the `engine` fixture)."""
+    return _ENGINES[-1]
 
 
 @pytest.fixture(scope="session")
@@ -95,10 +104,11 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     env = server_env(settings, port)
     logs = tmp_path_factory.mktemp("server")
     exe = [sys.executable, "-m", "backend.cli"]
-    log_files = [(logs / f"{name}.log").open("w") for name in ("api", "worker")]
+    names = ("api", "worker", "matcher")
+    log_files = [(logs / f"{name}.log").open("w") for name in names]
     procs = [
         subprocess.Popen([*exe, name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        for name, out in zip(("api", "worker"), log_files, strict=True)
+        for name, out in zip(names, log_files, strict=True)
     ]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -113,7 +123,7 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 p.kill()
             raise RuntimeError(
                 "server did not start:\n"
-                + "\n".join((logs / f"{n}.log").read_text()[-3000:] for n in ("api", "worker"))
+                + "\n".join((logs / f"{n}.log").read_text()[-3000:] for n in names)
             )
         time.sleep(0.1)
     yield base
@@ -129,7 +139,7 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture
-async def client(server: str) -> AsyncIterator[GraphQLClient]:
+async def client(server: str, engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
         yield GraphQLClient(http)
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.permission import BasePermission
 from graphql import GraphQLError
 
 from backend.api.accounts import User
@@ -31,7 +30,7 @@ from backend.api.pagination import (
     encode_cursor,
     page_size,
 )
-from backend.api.permissions import IsAdmin, current_user
+from backend.api.permissions import ADMIN_ONLY, current_user
 from backend.domain.errors import InvalidInput
 from backend.domain.markets import MarketConfig
 from backend.domain.markets import MarketStatus as DomainMarketStatus
@@ -43,7 +42,7 @@ from commands.admin.update_market import UpdateMarket
 from queries.accounts import list_users
 from queries.ledger import reconcile
 
-ADMIN: list[type[BasePermission]] = [IsAdmin]
+ADMIN = ADMIN_ONLY
 
 
 @strawberry.input(description="A new asset.")

@@ -21,6 +21,10 @@ class ErrorCode(Enum):
     EMAIL_TAKEN = "EMAIL_TAKEN"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     ACCOUNT_UNAVAILABLE = "ACCOUNT_UNAVAILABLE"
+    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    MARKET_UNAVAILABLE = "MARKET_UNAVAILABLE"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
 
 
 @strawberry.interface(description="Every expected failure implements Error.")
@@ -71,6 +75,26 @@ class AccountUnavailableError(Error):
     pass
 
 
+@strawberry.type(description="This clientOrderId names another order.")
+class DuplicateClientOrderIdError(Error):
+    pass
+
+
+@strawberry.type(description="The market's status does not accept this now.")
+class MarketUnavailableError(Error):
+    pass
+
+
+@strawberry.type(description="A limit (open orders, stop orders, the market's backlog) is reached.")
+class LimitExceededError(Error):
+    pass
+
+
+@strawberry.type(description="The order has ended (filled, canceled, expired or rejected).")
+class OrderNotOpenError(Error):
+    pass
+
+
 AnyError = (
     ValidationError
     | InsufficientFundsError
@@ -80,6 +104,10 @@ AnyError = (
     | EmailTakenError
     | InvalidCredentialsError
     | AccountUnavailableError
+    | DuplicateClientOrderIdError
+    | MarketUnavailableError
+    | LimitExceededError
+    | OrderNotOpenError
 )
 
 
@@ -97,5 +125,9 @@ def error_from(exc: domain.DomainError) -> AnyError:
         domain.EmailTaken: EmailTakenError,
         domain.InvalidCredentials: InvalidCredentialsError,
         domain.AccountUnavailable: AccountUnavailableError,
+        domain.DuplicateClientOrderId: DuplicateClientOrderIdError,
+        domain.MarketUnavailable: MarketUnavailableError,
+        domain.LimitExceeded: LimitExceededError,
+        domain.OrderNotOpen: OrderNotOpenError,
     }
     return simple[type(exc)](code=code, message=exc.message)  # type: ignore[call-arg]

@@ -38,3 +38,8 @@ class IsAdmin(BasePermission):
         if info.context.user is None:
             raise unauthenticated()
         return info.context.user.user.role == "admin"
+
+
+# Ready-made lists for `permission_classes=` (typed so every resolver can share them).
+AUTHENTICATED: list[type[BasePermission]] = [IsAuthenticated]
+ADMIN_ONLY: list[type[BasePermission]] = [IsAdmin]

@@ -24,10 +24,12 @@ from backend.api.ledger import LedgerSubscription
 from backend.api.markets import MarketQuery
 from backend.api.masking import MaskUnexpectedErrors
 from backend.api.scalars import SCALAR_MAP
+from backend.api.spot import SpotMutation
+from backend.api.spot_queries import SpotQuery, SpotSubscription
 
-Query = merge_types("Query", (AccountQuery, MarketQuery, AdminQuery))
-Mutation = merge_types("Mutation", (AccountMutation, AdminMutation))
-Subscription = merge_types("Subscription", (LedgerSubscription,))
+Query = merge_types("Query", (AccountQuery, MarketQuery, SpotQuery, AdminQuery))
+Mutation = merge_types("Mutation", (AccountMutation, SpotMutation, AdminMutation))
+Subscription = merge_types("Subscription", (LedgerSubscription, SpotSubscription))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:

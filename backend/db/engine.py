@@ -31,14 +31,16 @@ def session_options(settings: Settings) -> str:
     )
 
 
-def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+def make_engine(
+    settings: Settings, *, pool_size: int | None = None, options: str | None = None
+) -> AsyncEngine:
     size = settings.db_pool_size if pool_size is None else pool_size
     return create_async_engine(
         sqlalchemy_url(settings.database_url),
         pool_size=size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={"options": session_options(settings)},
+        connect_args={"options": options or session_options(settings)},
     )
 
 

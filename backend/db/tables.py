@@ -118,6 +118,8 @@ users = Table(
     "users",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
+    # A compact integer identity for the matching engine (self-trade prevention compares owners).
+    Column("number", BigInteger, Identity(), nullable=False, unique=True),
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("role", String(16), nullable=False, server_default="user"),
@@ -210,6 +212,7 @@ events = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_events_xact_id_position", "xact_id", "position"),
     Index("ix_events_stream_position", "stream", "position"),
+    Index("ix_events_stream_xact_id_position", "stream", "xact_id", "position"),
 )
 
 projection_checkpoints = Table(
@@ -234,6 +237,102 @@ audit_log = Table(
     Column("after", JSONB),
     Column("ip", String(64)),
     Column("request_id", String(64)),
+)
+
+# ---- spot trading (write side) ----
+
+OPEN_ORDER_STATUSES = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("owner", BigInteger, nullable=False),  # users.number, the engine's owner id
+    Column("market", String(33), ForeignKey("markets.symbol"), nullable=False),
+    Column("client_order_id", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("time_in_force", String(3), nullable=False),
+    Column("post_only", Boolean, nullable=False, server_default=text("false")),
+    Column("self_trade_prevention", String(16), nullable=False),
+    Column("price", MONEY),
+    Column("stop_price", MONEY),
+    Column("quantity", MONEY),
+    Column("quote_quantity", MONEY),
+    Column("filled_quantity", MONEY, nullable=False, server_default="0"),
+    Column("filled_quote_quantity", MONEY, nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False, server_default="PENDING_NEW"),
+    Column("expiry_reason", String(40)),
+    Column("oco_group_id", BigInteger),
+    Column("oco_sibling_id", BigInteger),
+    Column("hold_asset", String(16), nullable=False),
+    Column("hold_amount", MONEY, nullable=False),
+    # What is still locked for this order; the matcher keeps it exact, so a restart rebuilds it.
+    Column("hold_remaining", MONEY, nullable=False),
+    Column("priority", BigInteger),  # the engine's time priority once resting or waiting
+    Column("triggered", Boolean, nullable=False, server_default=text("false")),
+    Column("stop_rises", Boolean),  # a waiting stop fires on a rise (True) or a fall (False)
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("side IN ('BUY','SELL')", name="side"),
+    CheckConstraint("type IN ('MARKET','LIMIT','STOP_MARKET','STOP_LIMIT')", name="type"),
+    CheckConstraint("time_in_force IN ('GTC','IOC','FOK')", name="tif"),
+    CheckConstraint(
+        "status IN ('PENDING_NEW','NEW','PARTIALLY_FILLED','FILLED','CANCELED','EXPIRED',"
+        "'REJECTED')",
+        name="status",
+    ),
+    CheckConstraint("hold_remaining >= 0 AND hold_remaining <= hold_amount", name="hold_range"),
+    *[_not_nan(c) for c in ("filled_quantity", "filled_quote_quantity", "hold_remaining")],
+    UniqueConstraint("user_id", "client_order_id"),
+    Index("ix_orders_user_id_id", "user_id", "id"),
+    Index(
+        "ix_orders_market_open",
+        "market",
+        "status",
+        postgresql_where=text("status IN ('PENDING_NEW','NEW','PARTIALLY_FILLED')"),
+    ),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("market", String(33), nullable=False),
+    Column("sequence", BigInteger, nullable=False),  # the market-data sequence of the trade
+    Column("price", MONEY, nullable=False),
+    Column("quantity", MONEY, nullable=False),
+    Column("quote_quantity", MONEY, nullable=False),
+    Column("taker_side", String(4), nullable=False),
+    Column("maker_order_id", BigInteger, nullable=False, index=True),
+    Column("taker_order_id", BigInteger, nullable=False, index=True),
+    Column("maker_user_id", UUID(as_uuid=True), nullable=False),
+    Column("taker_user_id", UUID(as_uuid=True), nullable=False),
+    Column("maker_fee", MONEY, nullable=False),
+    Column("maker_fee_asset", String(16), nullable=False),
+    Column("taker_fee", MONEY, nullable=False),
+    Column("taker_fee_asset", String(16), nullable=False),
+    Column("executed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("market", "sequence"),
+    Index("ix_fills_maker_user_id_id", "maker_user_id", "id"),
+    Index("ix_fills_taker_user_id_id", "taker_user_id", "id"),
+)
+
+# One row per market: the matcher's input checkpoint, fencing epoch and market-data sequence.
+market_state = Table(
+    "market_state",
+    metadata,
+    Column("market", String(33), ForeignKey("markets.symbol"), primary_key=True),
+    Column("epoch", BigInteger, nullable=False, server_default="0"),
+    Column("input_xact_id", Xid8(), nullable=False, server_default=text("'0'::xid8")),
+    Column("input_position", BigInteger, nullable=False, server_default="0"),
+    Column("sequence", BigInteger, nullable=False, server_default="0"),
+    Column("batch", BigInteger, nullable=False, server_default="0"),
+    Column("engine_seq", BigInteger, nullable=False, server_default="0"),
+    Column("last_price", MONEY),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # ---- read models (built only by projections; droppable and rebuildable) ----
@@ -263,6 +362,40 @@ balances_view = Table(
     Column("locked", MONEY, nullable=False, server_default="0"),
     Column("position", BigInteger, nullable=False),
     PrimaryKeyConstraint("user_id", "asset"),
+)
+
+order_book_view = Table(
+    "order_book_view",
+    metadata,
+    Column("market", String(33), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("price", MONEY, nullable=False),
+    Column("quantity", MONEY, nullable=False),
+    PrimaryKeyConstraint("market", "side", "price"),
+)
+
+order_book_sequence_view = Table(
+    "order_book_sequence_view",
+    metadata,
+    Column("market", String(33), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+)
+
+candles_view = Table(
+    "candles_view",
+    metadata,
+    Column("market", String(33), nullable=False),
+    Column("interval", String(3), nullable=False),
+    Column("bucket", DateTime(timezone=True), nullable=False),
+    Column("open", MONEY, nullable=False),
+    Column("high", MONEY, nullable=False),
+    Column("low", MONEY, nullable=False),
+    Column("close", MONEY, nullable=False),
+    Column("volume", MONEY, nullable=False),
+    Column("quote_volume", MONEY, nullable=False),
+    Column("trades", BigInteger, nullable=False),
+    Column("sequence", BigInteger, nullable=False),  # last trade sequence folded in
+    PrimaryKeyConstraint("market", "interval", "bucket"),
 )
 
 READ_MODELS: dict[str, tuple[Table, ...]] = {

@@ -62,6 +62,29 @@ class AccountUnavailable(DomainError):
     code = "ACCOUNT_UNAVAILABLE"
 
 
+class DuplicateClientOrderId(DomainError):
+    code = "DUPLICATE_CLIENT_ORDER_ID"
+
+    def __init__(self) -> None:
+        super().__init__("this clientOrderId was already used for a different order")
+
+
+class MarketUnavailable(DomainError):
+    """The market's status does not accept this (e.g. CANCEL_ONLY, DISABLED, POST_ONLY)."""
+
+    code = "MARKET_UNAVAILABLE"
+
+
+class LimitExceeded(DomainError):
+    """Too many open orders or stop orders, or the market's backlog is full."""
+
+    code = "LIMIT_EXCEEDED"
+
+
+class OrderNotOpen(DomainError):
+    code = "ORDER_NOT_OPEN"
+
+
 class Unauthenticated(Exception):
     """Raised by permission checks; surfaces as a top-level error with code UNAUTHENTICATED."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from backend.domain.errors import InvalidInput
 from backend.domain.money import scale_of
@@ -39,6 +40,16 @@ class MarketConfig:
 
     def as_json(self) -> dict[str, str]:
         return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> MarketConfig:
+        """Inverse of as_json (as stored in admin.market_* events)."""
+        text_fields = {"symbol", "base", "quote", "status"}
+        values: dict[str, Any] = {
+            k: (v if k in text_fields else Decimal(v)) for k, v in data.items()
+        }
+        values["status"] = MarketStatus(values["status"])
+        return cls(**values)
 
 
 def market_symbol(base: str, quote: str) -> str:

@@ -11,7 +11,7 @@ from backend.db.audit import record_audit
 from backend.db.event_store import NewEvent, append_events
 from backend.db.tables import markets
 from backend.domain.errors import InvalidInput
-from backend.domain.markets import MarketConfig, validate_market
+from backend.domain.markets import MarketConfig, MarketStatus, validate_market
 from commands.admin.markets import asset_precision, load_market
 from commands.unit_of_work import UnitOfWork
 
@@ -39,6 +39,10 @@ async def update_market(cmd: UpdateMarket, uow: UnitOfWork) -> str:
     )
     if after == before:
         return cmd.symbol
+    regrids = after.tick_size != before.tick_size or after.step_size != before.step_size
+    if regrids and before.status is not MarketStatus.DISABLED:
+        # Resting orders sit on the old price/quantity grid; change it only on an empty book.
+        raise InvalidInput("tickSize", "tickSize and stepSize change only while DISABLED")
     row = after.as_row()
     await uow.conn.execute(
         markets.update()

@@ -135,8 +135,9 @@ def test_multi_asset_transfer_balanced_in_each_asset() -> None:
 def test_unbalanced_transfer_is_refused(amounts: tuple[Decimal, ...]) -> None:
     # given
     accounts = [available(ALICE), available(BOB), locked(ALICE)]
-    postings = tuple(Posting(account, amount) for account, amount in zip(accounts, amounts,
-                                                                          strict=False))
+    postings = tuple(
+        Posting(account, amount) for account, amount in zip(accounts, amounts, strict=False)
+    )
     # when / then
     with pytest.raises(UnbalancedTransfer, match="does not balance"):
         Transfer("t4", "test", postings)
@@ -153,8 +154,11 @@ def test_transfer_without_postings_is_refused() -> None:
 )
 def test_zero_and_non_finite_amounts_are_refused(amount: Decimal) -> None:
     # given: the other leg keeps the transfer "balanced" where arithmetic allows
-    postings = (Posting(available(ALICE), amount), Posting(available(BOB), D("1")),
-                Posting(external(), D("-1")))
+    postings = (
+        Posting(available(ALICE), amount),
+        Posting(available(BOB), D("1")),
+        Posting(external(), D("-1")),
+    )
     # when / then
     with pytest.raises(UnbalancedTransfer, match="bad amount"):
         Transfer("t6", "test", postings)
@@ -167,8 +171,9 @@ def test_unbalanced_transfer_is_a_value_error() -> None:
 
 def test_move_builds_a_two_legged_transfer() -> None:
     # when
-    transfer = move("t7", "lock", available(), locked(), D("2.5"), reference="order:7",
-                    memo="place order")
+    transfer = move(
+        "t7", "lock", available(), locked(), D("2.5"), reference="order:7", memo="place order"
+    )
     # then
     assert transfer == Transfer(
         "t7",
@@ -207,9 +212,17 @@ def test_net_by_account_nets_repeated_accounts() -> None:
     assert net == {available(ALICE): D("3"), fees: D("-3")}
 
 
-def test_net_of_a_move_to_the_same_account_is_empty() -> None:
+def test_move_refuses_a_move_to_the_same_account() -> None:
+    # when / then
+    with pytest.raises(UnbalancedTransfer, match="to itself"):
+        move("t11", "noop", available(), available(), D("1"))
+
+
+def test_net_of_postings_that_cancel_out_is_empty() -> None:
     # given
-    transfer = move("t11", "noop", available(), available(), D("1"))
+    transfer = Transfer(
+        "t11", "noop", (Posting(available(), D("1")), Posting(available(), D("-1")))
+    )
     # when
     net = transfer.net_by_account()
     # then

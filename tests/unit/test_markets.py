@@ -34,12 +34,18 @@ def config(**overrides: Any) -> MarketConfig:
         market_protection=D("0.05"),
     )
     text_fields = {"symbol", "base", "quote", "status"}
-    return replace(valid, **{k: v if k in text_fields or not isinstance(v, str) else D(v)
-                             for k, v in overrides.items()})
+    values: dict[str, Any] = {
+        name: value if name in text_fields or not isinstance(value, str) else D(value)
+        for name, value in overrides.items()
+    }
+    return replace(valid, **values)
 
 
-def refused_field(market: MarketConfig, base_precision: int = BASE_PRECISION,
-                  quote_precision: int = QUOTE_PRECISION) -> str:
+def refused_field(
+    market: MarketConfig,
+    base_precision: int = BASE_PRECISION,
+    quote_precision: int = QUOTE_PRECISION,
+) -> str:
     with pytest.raises(InvalidInput) as caught:
         validate_market(market, base_precision, quote_precision)
     assert caught.value.code == "VALIDATION_ERROR"
@@ -108,8 +114,9 @@ def test_symbol_must_be_base_dash_quote(overrides: dict[str, Any]) -> None:
         ({"step_size": "0.000000001"}, "stepSize"),  # 9 decimals, base has 8
     ],
 )
-def test_increments_must_be_positive_and_fit_their_asset(overrides: dict[str, Any],
-                                                          field: str) -> None:
+def test_increments_must_be_positive_and_fit_their_asset(
+    overrides: dict[str, Any], field: str
+) -> None:
     # when / then
     assert refused_field(config(**overrides)) == field
 
@@ -137,8 +144,9 @@ def test_tick_times_step_must_fit_the_quote_precision() -> None:
         ({"min_notional": "-0.000001"}, "minNotional"),
     ],
 )
-def test_quantity_limits_are_ordered_multiples_of_step(overrides: dict[str, Any],
-                                                       field: str) -> None:
+def test_quantity_limits_are_ordered_multiples_of_step(
+    overrides: dict[str, Any], field: str
+) -> None:
     # when / then
     assert refused_field(config(**overrides)) == field
 
@@ -186,8 +194,9 @@ def test_precision_zero_assets_need_whole_increments() -> None:
 )
 def test_large_quantity_limits_with_a_fine_step() -> None:
     # given: an 18-decimal base asset; 1e11 is a multiple of the step
-    market = config(tick_size="1", step_size="1E-18", min_quantity="1E-18",
-                    max_quantity="100000000000")
+    market = config(
+        tick_size="1", step_size="1E-18", min_quantity="1E-18", max_quantity="100000000000"
+    )
     # when / then
     validate_market(market, 18, 18)
 
@@ -203,7 +212,22 @@ def test_as_row_and_as_json_carry_every_field() -> None:
     assert row["status"] is MarketStatus.ENABLED
     assert as_json["tick_size"] == "0.01"
     assert as_json["status"] == "ENABLED"
-    assert set(row) == set(as_json) == {
-        "symbol", "base", "quote", "tick_size", "step_size", "min_quantity", "max_quantity",
-        "min_notional", "maker_fee", "taker_fee", "price_band", "market_protection", "status",
-    }
+    assert (
+        set(row)
+        == set(as_json)
+        == {
+            "symbol",
+            "base",
+            "quote",
+            "tick_size",
+            "step_size",
+            "min_quantity",
+            "max_quantity",
+            "min_notional",
+            "maker_fee",
+            "taker_fee",
+            "price_band",
+            "market_protection",
+            "status",
+        }
+    )

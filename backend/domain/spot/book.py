@@ -4,6 +4,10 @@ Both sides are keyed so that the smallest key is the best price: asks by price, 
 A key is in the heap exactly when its level is in the dict. A level whose orders were all canceled
 stays (empty) until it reaches the top, where `top_key` drops it: removing an arbitrary key from a
 heap costs O(n), dropping it at the top costs O(log n).
+
+A level holds "tickets": the record an order had when it was booked. The order's current record
+lives in the engine's id -> record dict; a ticket is live while that record has the ticket's SEQ
+(fills and amends keep SEQ), so cancel is a dict pop and the ticket is dropped lazily.
 """
 
 from __future__ import annotations
@@ -12,43 +16,58 @@ from collections import deque
 from heapq import heappop
 from typing import Final
 
-from backend.domain.spot.orders import LOTS, OWNER, STP_EXPIRE_MAKER, STP_NONE
+from backend.domain.spot.orders import LOTS, OID, OWNER, SEQ, STP_EXPIRE_MAKER, STP_NONE, Rec
 
 EMPTY_KEY: Final = 1 << 62
 """`top_key` of an empty side: above every key and every limit key."""
 
-_COMPACT_MIN: Final = 64
+COMPACT_MIN: Final = 64
+"""Dead tickets a level tolerates before compaction is considered."""
+
+Orders = dict[int, Rec]
 
 
 class Level:
-    """Orders at one price in time priority. Canceled records stay in `orders` with LOTS = 0
-    until they reach the front (lazy removal keeps cancel O(1)); `total` counts live lots only."""
+    """Tickets at one price in time priority; `total` counts live lots, `dead` stale tickets."""
 
     __slots__ = ("dead", "orders", "total")
 
     def __init__(self) -> None:
         self.total = 0
         self.dead = 0
-        self.orders: deque[list[int]] = deque()
+        self.orders: deque[Rec] = deque()
 
-    def drop_canceled(self, lots: int) -> None:
-        """Account for one record just canceled in place (its LOTS already set to 0)."""
+    def drop(self, lots: int, orders: Orders) -> None:
+        """Account for one of its orders just removed from `orders` (canceled or ended)."""
         total = self.total - lots
         self.total = total
         if not total:
-            self.orders.clear()
-            self.dead = 0
+            self.clear()
             return
-        dead = self.dead + 1
-        # Compact once dead records are the majority, so a level that never trades at its front
-        # cannot grow without bound under cancel churn; amortized O(1) per cancel.
-        if dead > _COMPACT_MIN and dead * 2 > len(self.orders):
-            self.orders = deque([rec for rec in self.orders if rec[LOTS]])
-            dead = 0
-        self.dead = dead
+        self.dead += 1
+        if self.dead > COMPACT_MIN and self.dead * 2 > len(self.orders):
+            self.compact(orders)
+
+    def compact(self, orders: Orders) -> None:
+        """Drop stale tickets once they are the majority, so a level that never trades at its
+        front cannot grow without bound under cancel churn (amortized O(1) per cancel)."""
+        self.orders = deque([ticket for ticket in self.orders if current(ticket, orders)])
+        self.dead = 0
+
+    def clear(self) -> None:
+        self.orders.clear()
+        self.dead = 0
 
 
 Side = dict[int, Level]
+
+
+def current(ticket: Rec, orders: Orders) -> Rec | None:
+    """The order's current record if the ticket is still live, else None."""
+    rec = orders.get(ticket[OID])
+    if rec is None or rec[SEQ] != ticket[SEQ]:
+        return None
+    return rec
 
 
 def top_key(levels: Side, heap: list[int]) -> int:
@@ -62,7 +81,7 @@ def top_key(levels: Side, heap: list[int]) -> int:
     return EMPTY_KEY
 
 
-def fillable(levels: Side, limit_key: int, lots: int, owner: int, stp: int) -> bool:
+def fillable(levels: Side, orders: Orders, limit_key: int, lots: int, owner: int, stp: int) -> bool:
     """Dry run for FOK: could a taker get `lots` at keys <= limit_key, given its STP mode?
 
     Mirrors the matching loop: an own maker is skipped under EXPIRE_MAKER (it would be expired),
@@ -70,15 +89,15 @@ def fillable(levels: Side, limit_key: int, lots: int, owner: int, stp: int) -> b
     """
     need = lots
     for key in sorted(k for k in levels if k <= limit_key):
-        for rec in levels[key].orders:
-            avail = rec[LOTS]
-            if not avail:
+        for ticket in levels[key].orders:
+            rec = current(ticket, orders)
+            if rec is None:
                 continue
             if stp != STP_NONE and rec[OWNER] == owner:
                 if stp == STP_EXPIRE_MAKER:
                     continue
                 return False
-            need -= avail
+            need -= rec[LOTS]
             if need <= 0:
                 return True
     return False
@@ -98,6 +117,12 @@ def depth_levels(levels: Side, sign: int, depth: int) -> list[tuple[int, int]]:
     return out
 
 
-def live_orders(levels: Side) -> list[list[int]]:
-    """Live records of a side in priority order (best price first, then time)."""
-    return [rec for key in sorted(levels) for rec in levels[key].orders if rec[LOTS]]
+def live_orders(levels: Side, orders: Orders) -> list[Rec]:
+    """Current records of a side in priority order (best price first, then time)."""
+    out: list[Rec] = []
+    for key in sorted(levels):
+        for ticket in levels[key].orders:
+            rec = current(ticket, orders)
+            if rec is not None:
+                out.append(rec)
+    return out

@@ -24,6 +24,7 @@ from backend.domain.spot.orders import (
     SIDE,
     STOP,
     STP_EXPIRE_TAKER,
+    Rec,
 )
 from backend.domain.spot.taking import TakerPaths
 
@@ -74,11 +75,10 @@ class ConditionalOrders(TakerPaths):
             self._reject(oid, INSUFFICIENT_HOLD, hold)
             return
         self._seq += 1
-        rec = [
+        self._file_stop((
             oid, owner, side, limit_price, lots, lots, hold, self._seq, NO_LINK,
             stop_price, int(stop_price > last), tif if limit_price else MARKET_TIF, stp,
-        ]  # fmt: skip
-        self._file_stop(rec)
+        ))  # fmt: skip
 
     def place_oco(
         self,
@@ -111,13 +111,13 @@ class ConditionalOrders(TakerPaths):
             self._reject(stop_oid, reason, 0)
             return
         self._seq += 1
-        self._rest([limit_oid, owner, side, price, lots, lots, hold, self._seq, stop_oid])
+        self._rest((limit_oid, owner, side, price, lots, lots, hold, self._seq, stop_oid))
         self._seq += 1
         stop_tif = stop_tif if stop_limit_price else MARKET_TIF
-        self._file_stop([
+        self._file_stop((
             stop_oid, owner, side, stop_limit_price, lots, lots, 0, self._seq, limit_oid,
             stop_price, int(side == BUY), stop_tif, stp,
-        ])  # fmt: skip
+        ))  # fmt: skip
 
     def _oco_reason(
         self, side: int, lots: int, price: int, stop_price: int, stop_limit: int, hold: int
@@ -140,7 +140,7 @@ class ConditionalOrders(TakerPaths):
             return POST_ONLY_WOULD_TAKE
         return ""
 
-    def _file_stop(self, rec: list[int]) -> None:
+    def _file_stop(self, rec: Rec) -> None:
         self._stops[rec[OID]] = rec
         stop = rec[STOP]
         if rec[RISES]:

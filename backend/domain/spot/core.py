@@ -1,6 +1,6 @@
 """Engine state and the taker loop: price-time matching, fees, holds, STP, trigger detection.
 
-Everything here is the hot path, so it trades some style for speed: records are `list[int]`,
+Everything here is the hot path, so it trades some style for speed: records are int tuples,
 attributes are bound to locals before loops, and the matching loop is one function on purpose
 (a call per fill would cost more than the fill itself).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from heapq import heappop, heappush
 
-from backend.domain.spot.book import EMPTY_KEY, Level, Side, top_key
+from backend.domain.spot.book import EMPTY_KEY, Level, Orders, Side, top_key
 from backend.domain.spot.events import (
     EXPIRED,
     FILLED,
@@ -38,11 +38,16 @@ from backend.domain.spot.orders import (
     ORIG,
     OWNER,
     PRICE,
+    RISES,
     SEQ,
     SIDE,
+    STOP,
+    STP,
     STP_EXPIRE_BOTH,
     STP_EXPIRE_TAKER,
     STP_NONE,
+    TIF,
+    Rec,
 )
 from backend.domain.spot.units import MarketSpec
 
@@ -66,17 +71,20 @@ class EngineCore:
         self._tk_num2 = 2 * taker.numerator
         self._tk_den = taker.denominator
         self._tk_den2 = 2 * taker.denominator
-        self._orders: dict[int, list[int]] = {}
-        self._stops: dict[int, list[int]] = {}
+        self._orders: Orders = {}  # resting orders: id -> current record
+        self._stops: Orders = {}  # waiting stops: id -> record
         self._bids: Side = {}
         self._bid_keys: list[int] = []
         self._asks: Side = {}
         self._ask_keys: list[int] = []
         self._rising: list[StopEntry] = []
         self._falling: list[StopEntry] = []
-        self._fired: deque[list[int]] = deque()
+        self._fired: deque[Rec] = deque()
         self._last = 0  # last trade price in ticks; 0 = no trade yet
         self._seq = 0
+        # What the last _match left: open lots, hold, budget.
+        self._rem = 0
+        self._hold = 0
         self._budget_left = 0
         self.events: list[EventRecord] = []
 
@@ -90,49 +98,52 @@ class EngineCore:
     def last_price(self) -> int | None:
         return self._last or None
 
-    def _rest(self, rec: list[int]) -> None:
+    def _new_level(self, levels: Side, key: int, side: int) -> Level:
+        level = levels[key] = Level()
+        heappush(self._bid_keys if side == BUY else self._ask_keys, key)
+        return level
+
+    def _rest(self, rec: Rec) -> None:
         price = rec[PRICE]
-        if rec[SIDE] == BUY:
-            levels, heap, key = self._bids, self._bid_keys, -price
+        side = rec[SIDE]
+        if side == BUY:
+            levels, key = self._bids, -price
         else:
-            levels, heap, key = self._asks, self._ask_keys, price
+            levels, key = self._asks, price
         level = levels.get(key)
         if level is None:
-            level = levels[key] = Level()
-            heappush(heap, key)
+            level = self._new_level(levels, key, side)
         level.orders.append(rec)
         level.total += rec[LOTS]
         self._orders[rec[OID]] = rec
-        self.events.append((RESTED, rec[OID], rec[SIDE], price, rec[LOTS], rec[SEQ]))
+        self.events.append((RESTED, rec[OID], side, price, rec[LOTS], rec[SEQ]))
 
-    def _unbook(self, rec: list[int]) -> None:
-        """Take a resting record off the book (lazily: it stays in its level with LOTS = 0)."""
-        del self._orders[rec[OID]]
+    def _unbook(self, rec: Rec) -> None:
+        """Account for a resting record just popped from `_orders` (its ticket goes lazily)."""
         if rec[SIDE] == BUY:
-            level = self._bids[-rec[PRICE]]
+            self._bids[-rec[PRICE]].drop(rec[LOTS], self._orders)
         else:
-            level = self._asks[rec[PRICE]]
-        lots = rec[LOTS]
-        rec[LOTS] = 0
-        rec[ORIG] -= lots  # keeps ORIG - LOTS = filled lots for the status event
-        level.drop_canceled(lots)
+            self._asks[rec[PRICE]].drop(rec[LOTS], self._orders)
 
-    def _end(self, rec: list[int], status: str, reason: str) -> None:
-        """Emit a terminal status for a record no longer in any book, releasing its hold."""
-        released = rec[HOLD]
-        rec[HOLD] = 0
-        self.events.append((STATUS, rec[OID], status, reason, rec[ORIG] - rec[LOTS], released))
+    def _status(self, oid: int, status: str, reason: str, filled: int, released: int) -> None:
+        self.events.append((STATUS, oid, status, reason, filled, released))
 
-    def _end_sibling(self, rec: list[int], status: str, reason: str) -> None:
-        """End the OCO sibling of `rec` (a stop if rec rests, a resting leg if rec is the stop)."""
-        link = rec[LINK]
-        rec[LINK] = NO_LINK
+    def _reject(self, oid: int, reason: str, hold: int) -> None:
+        self.events.append((STATUS, oid, REJECTED, reason, 0, hold))
+
+    def _end_sibling(self, link: int, status: str, reason: str, release: bool = True) -> Rec:
+        """End the OCO leg `link` (a waiting stop, or a resting limit leg) and return it.
+
+        The pair's hold sits on the limit leg: it is released here unless `release` is False
+        (the stop leg fired and takes the hold over).
+        """
         sibling = self._stops.pop(link, None)
         if sibling is None:
-            sibling = self._orders[link]
+            sibling = self._orders.pop(link)
             self._unbook(sibling)
-        sibling[LINK] = NO_LINK
-        self._end(sibling, status, reason)
+        released = sibling[HOLD] if release else 0
+        self._status(link, status, reason, sibling[ORIG] - sibling[LOTS], released)
+        return sibling
 
     def _best_price(self, side: int) -> int:
         """Best live price on `side`, or 0 if that side is empty."""
@@ -142,20 +153,20 @@ class EngineCore:
         key = top_key(self._asks, self._ask_keys)
         return 0 if key == EMPTY_KEY else key
 
-    def _expire_maker(self, maker: list[int], level: Level) -> None:
-        """STP expiry of the maker at the front of `level`."""
+    def _expire_maker(self, maker: Rec, level: Level) -> None:
+        """STP expiry of the maker whose ticket is at the front of `level`."""
         level.orders.popleft()
         level.total -= maker[LOTS]
         del self._orders[maker[OID]]
-        self._end(maker, EXPIRED, STP_EXPIRED)
+        self._status(maker[OID], EXPIRED, STP_EXPIRED, maker[ORIG] - maker[LOTS], maker[HOLD])
         if maker[LINK]:
-            self._end_sibling(maker, EXPIRED, OCO_SIBLING_ENDED)
+            self._end_sibling(maker[LINK], EXPIRED, OCO_SIBLING_ENDED)
 
-    def _match(self, taker: list[int], limit_key: int, stp: int, budget: int, now: int) -> str:
+    def _match(self, taker: Rec, limit_key: int, stp: int, budget: int, now: int) -> str:
         """Fill `taker` against the other side at keys <= limit_key, best first.
 
         Args:
-            taker: the taker's record; LOTS and HOLD are updated in place.
+            taker: the taker's record (its LOTS, HOLD, PRICE and identity are read).
             limit_key: worst acceptable key (price for a buy, -price for a sell).
             stp: the taker's self-trade prevention mode.
             budget: quote units the taker may still trade (spend or receive); -1 = no cap.
@@ -163,10 +174,12 @@ class EngineCore:
 
         Returns:
             Why it stopped early: NO_REASON (filled, or nothing left at acceptable prices),
-            STP_EXPIRED or HOLD_EXHAUSTED (the budget cannot pay one more lot).
+            STP_EXPIRED or HOLD_EXHAUSTED (the budget cannot pay one more lot). The open lots,
+            hold and budget left are in `_rem`, `_hold` and `_budget_left`.
         """
         side = taker[SIDE]
-        if side == BUY:
+        buy = side == BUY
+        if buy:
             levels, heap, sign = self._asks, self._ask_keys, 1
         else:
             levels, heap, sign = self._bids, self._bid_keys, -1
@@ -192,13 +205,14 @@ class EngineCore:
             price = key * sign
             cost = price * tick_lot
             while rem and queue:
-                maker = queue[0]
-                avail = maker[LOTS]
-                if not avail:
-                    queue.popleft()
+                ticket = queue[0]
+                mid = ticket[OID]
+                maker = orders.get(mid)
+                if maker is not ticket and (maker is None or maker[SEQ] != ticket[SEQ]):
+                    queue.popleft()  # canceled or ended: lazy removal
                     level.dead -= 1
                     continue
-                if stp != STP_NONE and maker[OWNER] == owner:
+                if maker[OWNER] == owner and stp != STP_NONE:
                     if stp == STP_EXPIRE_TAKER:
                         reason = STP_EXPIRED
                         break
@@ -207,6 +221,7 @@ class EngineCore:
                         reason = STP_EXPIRED
                         break
                     continue
+                avail = maker[LOTS]
                 n = avail if avail < rem else rem
                 if budget >= 0:
                     if budget < n * cost:
@@ -217,7 +232,7 @@ class EngineCore:
                     budget -= n * cost
                 quote = n * cost
                 base = n * lot
-                if side == BUY:
+                if buy:
                     maker_fee = (quote * mk_num2 + mk_den) // mk_den2
                     taker_fee = (base * tk_num2 + tk_den) // tk_den2
                     maker_used = base
@@ -231,12 +246,9 @@ class EngineCore:
                     taker_used = base
                     taker_freed = 0
                 hold -= taker_used + taker_freed
-                maker[HOLD] -= maker_used
                 rem -= n
                 left = avail - n
-                maker[LOTS] = left
                 level.total -= n
-                mid = maker[OID]
                 events.append((
                     TRADE, mid, oid, maker[OWNER], owner, side, price, n, base, quote,
                     maker_fee, taker_fee, maker_used, 0, taker_used, taker_freed, now,
@@ -245,27 +257,31 @@ class EngineCore:
                     first = price
                 last = price
                 if left:
+                    # The limit leg of an OCO loses its link at its first fill (below).
+                    orders[mid] = (
+                        mid, maker[OWNER], maker[SIDE], maker[PRICE], left, maker[ORIG],
+                        maker[HOLD] - maker_used, maker[SEQ], NO_LINK,
+                    )  # fmt: skip
                     if avail == maker[ORIG]:
                         events.append((STATUS, mid, PARTIALLY_FILLED, NO_REASON, n, 0))
                 else:
                     queue.popleft()
                     del orders[mid]
-                    freed = maker[HOLD]
-                    maker[HOLD] = 0
+                    freed = maker[HOLD] - maker_used
                     events.append((STATUS, mid, FILLED, NO_REASON, maker[ORIG], freed))
                 if maker[LINK]:
-                    self._end_sibling(maker, EXPIRED, OCO_SIBLING_FILLED)
+                    self._end_sibling(maker[LINK], EXPIRED, OCO_SIBLING_FILLED)
             if reason:
                 break
             if not level.total:
                 del levels[key]
                 heappop(heap)
-        taker[LOTS] = rem
-        taker[HOLD] = hold
+        self._rem = rem
+        self._hold = hold
         self._budget_left = budget
         if first:
             self._last = last
-            low, high = (first, last) if side == BUY else (last, first)
+            low, high = (first, last) if buy else (last, first)
             rising, falling = self._rising, self._falling
             if (rising and rising[0][0] <= high) or (falling and -falling[0][0] >= low):
                 self._collect_fired(low, high, side, now)
@@ -292,14 +308,13 @@ class EngineCore:
             if rec is None or rec[SEQ] != seq:
                 continue  # canceled or ended earlier: lazy removal from the heap
             del stops[oid]
+            hold = rec[HOLD]
             if rec[LINK]:
-                # OCO: the limit leg goes first and hands its hold (the pair's one hold) over.
-                leg = self._orders[rec[LINK]]
-                rec[HOLD] = leg[HOLD]
-                leg[HOLD] = 0
-                self._end_sibling(rec, EXPIRED, OCO_SIBLING_TRIGGERED)
-            self.events.append((TRIGGERED, oid, price, rec[HOLD], now))
-            self._fired.append(rec)
-
-    def _reject(self, oid: int, reason: str, hold: int) -> None:
-        self.events.append((STATUS, oid, REJECTED, reason, 0, hold))
+                # OCO: the limit leg goes first and hands the pair's one hold over.
+                leg = self._end_sibling(rec[LINK], EXPIRED, OCO_SIBLING_TRIGGERED, release=False)
+                hold = leg[HOLD]
+            self.events.append((TRIGGERED, oid, price, hold, now))
+            self._fired.append((
+                oid, rec[OWNER], rec[SIDE], rec[PRICE], rec[LOTS], rec[ORIG], hold, seq, NO_LINK,
+                rec[STOP], rec[RISES], rec[TIF], rec[STP],
+            ))  # fmt: skip

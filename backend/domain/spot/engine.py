@@ -7,9 +7,7 @@ units (see units.py); inputs are assumed to have passed filters.py already.
 
 from __future__ import annotations
 
-from heapq import heappush
-
-from backend.domain.spot.book import Level, depth_levels, live_orders
+from backend.domain.spot.book import COMPACT_MIN, depth_levels, live_orders
 from backend.domain.spot.conditional import ConditionalOrders
 from backend.domain.spot.events import (
     AMEND_AT_OR_BELOW_FILLED,
@@ -37,6 +35,7 @@ from backend.domain.spot.orders import (
     SEQ,
     SIDE,
     STP_EXPIRE_TAKER,
+    Rec,
 )
 from backend.domain.spot.snapshot import (
     EngineSnapshot,
@@ -68,28 +67,27 @@ class SpotEngine(ConditionalOrders):
         `hold` must cover price x lots (buy, quote units) or lots (sell, base units); any excess
         is released when the order ends.
         """
-        if oid <= 0 or oid in self._orders or oid in self._stops:
+        orders = self._orders
+        if oid in orders or oid in self._stops or oid <= 0:
             self._check_new_id(oid)
         if side == BUY:
             if hold < price * lots * self._tick_lot:
                 self._reject(oid, INSUFFICIENT_HOLD, hold)
                 return
-            keys = self._ask_keys
-            crosses = bool(keys) and keys[0] <= price
+            asks = self._ask_keys
+            crosses = asks and asks[0] <= price
             levels = self._bids
-            heap = self._bid_keys
             key = -price
         else:
             if hold < lots * self._lot:
                 self._reject(oid, INSUFFICIENT_HOLD, hold)
                 return
-            keys = self._bid_keys
-            crosses = bool(keys) and keys[0] <= -price
+            bids = self._bid_keys
+            crosses = bids and bids[0] <= -price
             levels = self._asks
-            heap = self._ask_keys
             key = price
         self._seq = seq = self._seq + 1
-        rec = [oid, owner, side, price, lots, lots, hold, seq, NO_LINK]
+        rec = (oid, owner, side, price, lots, lots, hold, seq, NO_LINK)
         if crosses or tif != GTC:
             self._exec_limit(rec, tif, post_only, stp, now)
             if self._fired:
@@ -98,11 +96,10 @@ class SpotEngine(ConditionalOrders):
         # Inlined _rest: a non-crossing GTC order is the most common call of all.
         level = levels.get(key)
         if level is None:
-            level = levels[key] = Level()
-            heappush(heap, key)
+            level = self._new_level(levels, key, side)
         level.orders.append(rec)
         level.total += lots
-        self._orders[oid] = rec
+        orders[oid] = rec
         self.events.append((RESTED, oid, side, price, lots, seq))
 
     def place_market(
@@ -134,32 +131,36 @@ class SpotEngine(ConditionalOrders):
             self._reject(oid, INSUFFICIENT_HOLD, hold)
             return
         self._seq += 1
-        rec = [oid, owner, side, 0, cap, cap, hold, self._seq, NO_LINK]
+        rec = (oid, owner, side, 0, cap, cap, hold, self._seq, NO_LINK)
         self._exec_market(rec, quote, stp, now)
         if self._fired:
             self._run_fired(now)
 
     def cancel(self, oid: int, now: int) -> bool:
         """Cancel a working order (both legs of an OCO). Unknown or ended ids: False, no event."""
-        rec = self._orders.pop(oid, None)
+        orders = self._orders
+        rec = orders.pop(oid, None)
         if rec is None:
             rec = self._stops.pop(oid, None)
             if rec is None:
                 return False
-            self._end(rec, CANCELED, USER_CANCELED)
+            self._status(oid, CANCELED, USER_CANCELED, 0, rec[HOLD])
         else:
-            # Inlined _unbook/_end: cancels are a quarter of a typical order flow.
+            # Inlined _unbook / Level.drop: cancels are a quarter of a typical flow.
             lots = rec[LOTS]
-            rec[LOTS] = 0
-            if rec[SIDE] == BUY:
-                self._bids[-rec[PRICE]].drop_canceled(lots)
+            level = self._bids[-rec[PRICE]] if rec[SIDE] == BUY else self._asks[rec[PRICE]]
+            total = level.total - lots
+            level.total = total
+            if total:
+                dead = level.dead + 1
+                level.dead = dead
+                if dead > COMPACT_MIN and dead * 2 > len(level.orders):
+                    level.compact(orders)
             else:
-                self._asks[rec[PRICE]].drop_canceled(lots)
-            released = rec[HOLD]
-            rec[HOLD] = 0
-            self.events.append((STATUS, oid, CANCELED, USER_CANCELED, rec[ORIG] - lots, released))
+                level.clear()
+            self.events.append((STATUS, oid, CANCELED, USER_CANCELED, rec[ORIG] - lots, rec[HOLD]))
         if rec[LINK]:
-            self._end_sibling(rec, CANCELED, USER_CANCELED)
+            self._end_sibling(rec[LINK], CANCELED, USER_CANCELED)
         return True
 
     def amend(self, oid: int, total_lots: int, now: int) -> bool:
@@ -192,13 +193,16 @@ class SpotEngine(ConditionalOrders):
             level.total -= cut
         keep = self._needed_hold(rec, open_lots)
         released = rec[HOLD] - keep
-        rec[HOLD] = keep
-        rec[LOTS] = open_lots
-        rec[ORIG] = total_lots
+        # Same SEQ: the order keeps its ticket in the level, hence its time priority.
+        amended = (*rec[:LOTS], open_lots, total_lots, keep, *rec[SEQ:])
+        if resting:
+            self._orders[oid] = amended
+        else:
+            self._stops[oid] = amended
         self.events.append((AMENDED, oid, total_lots, open_lots, released))
         return True
 
-    def _needed_hold(self, rec: list[int], open_lots: int) -> int:
+    def _needed_hold(self, rec: Rec, open_lots: int) -> int:
         if rec[SIDE] == SELL:
             return open_lots * self._lot
         if rec[PRICE]:
@@ -223,7 +227,7 @@ class SpotEngine(ConditionalOrders):
         return depth_levels(self._bids, -1, depth), depth_levels(self._asks, 1, depth)
 
     def snapshot(self) -> EngineSnapshot:
-        orders = live_orders(self._bids) + live_orders(self._asks)
+        orders = live_orders(self._bids, self._orders) + live_orders(self._asks, self._orders)
         stops = sorted(self._stops.values(), key=lambda rec: rec[SEQ])
         return EngineSnapshot(
             last_price=self._last or None,
@@ -249,3 +253,16 @@ class SpotEngine(ConditionalOrders):
     def state_digest(self) -> str:
         """Deterministic digest of the whole working state (book, stops, last price, sequence)."""
         return digest(self.snapshot())
+
+    @property
+    def last_seq(self) -> int:
+        """The last time-priority sequence handed out (stored so a restart continues it)."""
+        return self._seq
+
+    def level_lots(self, side: int, price: int) -> int:
+        """Open lots resting at one price level (0 when the level is empty or gone)."""
+        if side == BUY:
+            level = self._bids.get(-price)
+        else:
+            level = self._asks.get(price)
+        return level.total if level is not None else 0

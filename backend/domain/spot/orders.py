@@ -1,13 +1,18 @@
 """Order vocabulary of the engine (sides, time in force, STP modes) and its order record layout.
 
-The engine keeps each working order as a plain `list[int]` indexed by the constants below: building
-and indexing a list is several times cheaper than a class instance on the hot path, and every field
-is an integer (ids, owners, ticks, lots, minor units).
+The engine keeps each working order as a tuple of ints indexed by the constants below (ids,
+owners, ticks, lots, minor units). A tuple costs a fifth of a class instance to build, and a tuple
+holding only ints is dropped from the cyclic garbage collector's lists at its first collection:
+with a book of 100k orders in lists, the collector's passes alone took a quarter of the run time.
+A change (fill, amend) builds a new tuple in the id -> record dict.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+Rec = tuple[int, ...]
+"""An order record: RESTING_FIELDS (book) or STOP_FIELDS (trigger book) ints, see below."""
 
 BUY: Final = 0
 SELL: Final = 1
@@ -30,11 +35,12 @@ OID: Final = 0
 OWNER: Final = 1
 SIDE: Final = 2
 PRICE: Final = 3  # limit price in ticks; 0 for market orders and stop-markets
-LOTS: Final = 4  # open (unfilled) lots; 0 marks a canceled record left in a level (lazy removal)
+LOTS: Final = 4  # open (unfilled) lots
 ORIG: Final = 5  # order quantity in lots (lowered by amend); filled = ORIG - LOTS
 HOLD: Final = 6  # hold still locked for this order, minor units of the asset it spends
-SEQ: Final = 7  # time priority: a smaller sequence was there first
+SEQ: Final = 7  # time priority: a smaller sequence was there first; unique per booking
 LINK: Final = 8  # OCO sibling's order id, or NO_LINK
+RESTING_FIELDS: Final = 9
 # Extra fields of a waiting stop record.
 STOP: Final = 9  # trigger price in ticks
 RISES: Final = 10  # 1: triggers when last >= STOP; 0: triggers when last <= STOP

@@ -20,6 +20,7 @@ from backend.domain.spot.orders import (
     STOP,
     STP,
     TIF,
+    Rec,
 )
 
 
@@ -36,11 +37,11 @@ class RestingOrder(NamedTuple):
     seq: int
     oco_stop_id: int = NO_LINK
 
-    def record(self) -> list[int]:
-        return [
+    def record(self) -> Rec:
+        return (
             self.order_id, self.owner, self.side, self.price, self.open_lots, self.total_lots,
             self.hold, self.seq, self.oco_stop_id,
-        ]  # fmt: skip
+        )  # fmt: skip
 
 
 class WaitingStop(NamedTuple):
@@ -60,12 +61,12 @@ class WaitingStop(NamedTuple):
     seq: int
     oco_limit_id: int = NO_LINK
 
-    def record(self) -> list[int]:
-        return [
+    def record(self) -> Rec:
+        return (
             self.order_id, self.owner, self.side, self.limit_price, self.lots, self.lots,
             self.hold, self.seq, self.oco_limit_id, self.stop_price, self.rises, self.tif,
             self.stp,
-        ]  # fmt: skip
+        )  # fmt: skip
 
 
 class EngineSnapshot(NamedTuple):
@@ -78,14 +79,14 @@ class EngineSnapshot(NamedTuple):
     stops: tuple[WaitingStop, ...]
 
 
-def resting_order(rec: list[int]) -> RestingOrder:
+def resting_order(rec: Rec) -> RestingOrder:
     return RestingOrder(
         rec[OID], rec[OWNER], rec[SIDE], rec[PRICE], rec[LOTS], rec[ORIG], rec[HOLD], rec[SEQ],
         rec[LINK],
     )  # fmt: skip
 
 
-def waiting_stop(rec: list[int]) -> WaitingStop:
+def waiting_stop(rec: Rec) -> WaitingStop:
     return WaitingStop(
         rec[OID], rec[OWNER], rec[SIDE], rec[STOP], rec[RISES], rec[PRICE], rec[TIF], rec[STP],
         rec[LOTS], rec[HOLD], rec[SEQ], rec[LINK],

@@ -15,8 +15,6 @@ from backend.domain.spot.events import (
     NO_REASON,
     PARTIALLY_FILLED,
     POST_ONLY_WOULD_TAKE,
-    REJECTED,
-    STATUS,
     STP_EXPIRED,
 )
 from backend.domain.spot.orders import (
@@ -27,6 +25,7 @@ from backend.domain.spot.orders import (
     IOC,
     LOTS,
     MARKET_TIF,
+    NO_LINK,
     OID,
     ORIG,
     OWNER,
@@ -35,6 +34,7 @@ from backend.domain.spot.orders import (
     SIDE,
     STP,
     TIF,
+    Rec,
 )
 from backend.domain.spot.units import protection_bounds
 
@@ -42,47 +42,50 @@ from backend.domain.spot.units import protection_bounds
 class TakerPaths(EngineCore):
     """Execution of an order that may take: new LIMIT/MARKET orders and triggered stops."""
 
-    def _exec_limit(self, rec: list[int], tif: int, post_only: bool, stp: int, now: int) -> None:
+    def _exec_limit(self, rec: Rec, tif: int, post_only: bool, stp: int, now: int) -> None:
+        oid = rec[OID]
         if rec[SIDE] == BUY:
             levels, heap, limit_key = self._asks, self._ask_keys, rec[PRICE]
         else:
             levels, heap, limit_key = self._bids, self._bid_keys, -rec[PRICE]
-        if top_key(levels, heap) > limit_key:
-            if tif == GTC:
-                self._rest(rec)
-            else:
-                self._end(rec, EXPIRED, IOC_UNFILLED if tif == IOC else FOK_NOT_FILLABLE)
-            return
-        if post_only:
-            self._end(rec, REJECTED, POST_ONLY_WOULD_TAKE)
-            return
-        # FOK: dry run first, so a failing FOK has no effect at all (no trades, no STP expiries).
-        if tif == FOK and not fillable(levels, limit_key, rec[LOTS], rec[OWNER], stp):
-            self._end(rec, EXPIRED, FOK_NOT_FILLABLE)
-            return
-        reason = self._match(rec, limit_key, stp, -1, now)
-        if not rec[LOTS]:
-            self._end(rec, FILLED, NO_REASON)
-        elif reason:
-            self._end(rec, EXPIRED, reason)
-        elif tif == GTC:
-            self.events.append(
-                (STATUS, rec[OID], PARTIALLY_FILLED, NO_REASON, rec[ORIG] - rec[LOTS], 0)
-            )
-            self._rest(rec)
+        if (post_only or tif == FOK) and top_key(levels, heap) <= limit_key:
+            if post_only:
+                self._reject(oid, POST_ONLY_WOULD_TAKE, rec[HOLD])
+                return
+            # FOK: dry run first, so a failing FOK has no effect (no trades, no STP expiries).
+            if not fillable(levels, self._orders, limit_key, rec[LOTS], rec[OWNER], stp):
+                self._status(oid, EXPIRED, FOK_NOT_FILLABLE, 0, rec[HOLD])
+                return
+        if heap:
+            reason = self._match(rec, limit_key, stp, -1, now)
+            lots, hold = self._rem, self._hold
         else:
-            self._end(rec, EXPIRED, IOC_UNFILLED if tif == IOC else FOK_NOT_FILLABLE)
+            reason, lots, hold = NO_REASON, rec[LOTS], rec[HOLD]
+        orig = rec[ORIG]
+        if not lots:
+            self._status(oid, FILLED, NO_REASON, orig, hold)
+        elif reason:
+            self._status(oid, EXPIRED, reason, orig - lots, hold)
+        elif tif == GTC:
+            if lots != orig:
+                self._status(oid, PARTIALLY_FILLED, NO_REASON, orig - lots, 0)
+            self._rest(
+                (oid, rec[OWNER], rec[SIDE], rec[PRICE], lots, orig, hold, rec[SEQ], NO_LINK)
+            )
+        else:
+            reason = IOC_UNFILLED if tif == IOC else FOK_NOT_FILLABLE
+            self._status(oid, EXPIRED, reason, orig - lots, hold)
 
-    def _exec_market(self, rec: list[int], quote: int, stp: int, now: int) -> None:
+    def _exec_market(self, rec: Rec, quote: int, stp: int, now: int) -> None:
         """MARKET by lots (quote == 0) or by a quote amount to spend (buy) / receive (sell).
 
         A buy by lots can spend at most its hold. Fills stay within the protection band around the
         last trade price (the best opposite price before the first trade); the rest expires.
         """
-        side = rec[SIDE]
+        oid, side, orig = rec[OID], rec[SIDE], rec[ORIG]
         ref = self._last or self._best_price(1 - side)
         if not ref:
-            self._end(rec, EXPIRED, NO_LIQUIDITY)
+            self._status(oid, EXPIRED, NO_LIQUIDITY, 0, rec[HOLD])
             return
         low, high = protection_bounds(self.spec, ref)
         if quote:
@@ -90,19 +93,21 @@ class TakerPaths(EngineCore):
         else:
             budget = rec[HOLD] if side == BUY else -1
         reason = self._match(rec, high if side == BUY else -low, stp, budget, now)
+        lots, hold = self._rem, self._hold
         if reason == STP_EXPIRED:
-            self._end(rec, EXPIRED, STP_EXPIRED)
+            status = EXPIRED
         elif quote and (reason == HOLD_EXHAUSTED or not self._budget_left):
             # The quote amount cannot pay one more whole lot: done, as close as lot size allows.
-            self._end(rec, FILLED, NO_REASON)
-        elif not rec[LOTS]:
+            status, reason = FILLED, NO_REASON
+        elif not lots:
             # A sell by quote amount that sold all its held base ran out of hold, not of target.
-            self._end(rec, EXPIRED if quote else FILLED, HOLD_EXHAUSTED if quote else NO_REASON)
+            status, reason = (EXPIRED, HOLD_EXHAUSTED) if quote else (FILLED, NO_REASON)
         elif reason:
-            self._end(rec, EXPIRED, reason)
+            status = EXPIRED
         else:
-            still = self._best_price(1 - side)
-            self._end(rec, EXPIRED, MARKET_PROTECTION if still else NO_LIQUIDITY)
+            status = EXPIRED
+            reason = MARKET_PROTECTION if self._best_price(1 - side) else NO_LIQUIDITY
+        self._status(oid, status, reason, orig - lots, hold)
 
     def _run_fired(self, now: int) -> None:
         """Execute triggered stops one by one; their trades may fire more (appended in order)."""
@@ -110,7 +115,8 @@ class TakerPaths(EngineCore):
         while fired:
             rec = fired.popleft()
             self._seq += 1
-            rec[SEQ] = self._seq  # time priority starts when the stop becomes a working order
+            # Time priority starts when the stop becomes a working order.
+            rec = (*rec[:7], self._seq, *rec[8:])
             tif = rec[TIF]
             if tif == MARKET_TIF:
                 self._exec_market(rec, 0, rec[STP], now)

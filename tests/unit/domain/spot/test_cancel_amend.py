@@ -18,6 +18,7 @@ from tests.unit.domain.spot.factories import (
     buy_hold,
     drain,
     sell,
+    statuses,
     trade_at,
     trades,
 )
@@ -93,7 +94,7 @@ def test_cancel_all_cancels_every_working_order_of_the_owner_oldest_first() -> N
     count = engine.cancel_all(7, 9)
     # then
     assert count == 3
-    assert [e.order_id for e in drain(engine)] == [1, 3, 4]
+    assert [e.order_id for e in statuses(drain(engine))] == [1, 3, 4]
     assert engine.book_levels(5) == ([], [(110, 1)])
 
 

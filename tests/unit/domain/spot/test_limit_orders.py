@@ -109,9 +109,7 @@ def test_ioc_without_a_cross_expires_at_once() -> None:
     # when
     buy(engine, 2, 100, 5, tif=IOC)
     # then
-    assert drain(engine) == [
-        StatusChanged("status", 2, EXPIRED, IOC_UNFILLED, 0, buy_hold(100, 5))
-    ]
+    assert drain(engine) == [StatusChanged("status", 2, EXPIRED, IOC_UNFILLED, 0, buy_hold(100, 5))]
 
 
 def test_fok_that_cannot_fill_fully_has_no_effect() -> None:

@@ -32,6 +32,7 @@ from tests.unit.domain.spot.factories import (
     drain,
     sell,
     status_of,
+    statuses,
     trade_at,
     trades,
 )
@@ -78,7 +79,7 @@ def test_oco_prices_must_straddle_the_last_price() -> None:
     engine.place_oco(13, 14, 10, BUY, 2, 99, 100, 30000, 7)
     # then
     events = drain(engine)
-    assert {(e.order_id, e.reason) for e in events} == {
+    assert {(e.order_id, e.reason) for e in statuses(events)} == {
         (11, OCO_PRICES_NOT_STRADDLING),
         (12, OCO_PRICES_NOT_STRADDLING),
         (13, OCO_PRICES_NOT_STRADDLING),

@@ -98,7 +98,10 @@ def test_sell_stop_above_last_is_a_take_profit_that_fires_on_the_way_up() -> Non
     buy(engine, 3, 103, 1)
     # then
     events = drain(engine)
-    assert [(t.taker_id, t.maker_id, t.price) for t in trades(events)] == [(3, 2, 103), (10, 1, 102)]
+    assert [(t.taker_id, t.maker_id, t.price) for t in trades(events)] == [
+        (3, 2, 103),
+        (10, 1, 102),
+    ]
 
 
 def test_cascade_runs_in_trigger_order_and_reaches_further_stops() -> None:
@@ -116,7 +119,12 @@ def test_cascade_runs_in_trigger_order_and_reaches_further_stops() -> None:
     # then
     events = drain(engine)
     assert [e.order_id for e in events if isinstance(e, Triggered)] == [21, 23, 22]
-    assert [(t.taker_id, t.price) for t in trades(events)] == [(5, 98), (21, 97), (23, 96), (22, 95)]
+    assert [(t.taker_id, t.price) for t in trades(events)] == [
+        (5, 98),
+        (21, 97),
+        (23, 96),
+        (22, 95),
+    ]
 
 
 def test_stops_reached_by_one_sweep_fire_nearest_first() -> None:

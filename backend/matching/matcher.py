@@ -1,0 +1,259 @@
+"""One market's live matcher: leadership, the batch loop, and publishing after each commit.
+
+Leadership: a session-level advisory lock taken on the connection that also commits every batch.
+If this process freezes, the server ends its idle session (`idle_session_timeout`), the lock goes
+with it and a standby takes over; the frozen process's next statement then fails on the dead
+connection. As a second fence every batch's `market_state` update names this matcher's epoch,
+which each new leader increments, so a stale matcher can never commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from backend.db.event_store import Checkpoint
+from backend.domain.markets import MarketConfig
+from backend.domain.spot.engine import SpotEngine
+from backend.domain.spot.units import MarketSpec
+from backend.matching.inputs import MatcherInput, read_inputs
+from backend.matching.registry import OrderRegistry
+from backend.matching.settlement import MarketInfo, Settlement
+from backend.matching.state import MarketCursor, load_cursor, load_engine, market_info
+from backend.matching.step import apply_input, micros
+from backend.matching.writer import Fenced, write_batch
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROCESSED_CHANNEL = "spot:processed"
+
+
+def lock_key(symbol: str) -> str:
+    return f"matcher:{symbol}"
+
+
+@dataclass
+class Leadership:
+    conn: AsyncConnection
+    epoch: int
+
+
+async def try_lead(engine: AsyncEngine, symbol: str) -> Leadership | None:
+    """Take the market's lock and a new epoch, or None when another matcher leads it."""
+    conn = await engine.connect()
+    try:
+        got = (
+            await conn.execute(
+                text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": lock_key(symbol)}
+            )
+        ).scalar_one()
+        if not got:
+            await conn.rollback()
+            await conn.close()
+            return None
+        await conn.execute(
+            text("INSERT INTO market_state (market) VALUES (:m) ON CONFLICT DO NOTHING"),
+            {"m": symbol},
+        )
+        epoch = (
+            await conn.execute(
+                text("UPDATE market_state SET epoch = epoch + 1 WHERE market = :m RETURNING epoch"),
+                {"m": symbol},
+            )
+        ).scalar_one()
+        await conn.commit()
+        return Leadership(conn, int(epoch))
+    except BaseException:
+        await conn.close()
+        raise
+
+
+class MarketMatcher:
+    def __init__(
+        self, settings: Settings, engine: AsyncEngine, redis: aioredis.Redis, symbol: str
+    ) -> None:
+        self.settings, self.db, self.redis, self.symbol = settings, engine, redis, symbol
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead when possible, stand by otherwise, until `stop` is set."""
+        while not stop.is_set():
+            lead = await try_lead(self.db, self.symbol)
+            if lead is None:
+                await _sleep(stop, 0.5)
+                continue
+            log.info("leading market", extra={"market": self.symbol, "epoch": lead.epoch})
+            try:
+                await self._lead(lead, stop)
+            except Fenced:
+                log.error("fenced off: another matcher leads", extra={"market": self.symbol})
+            except Exception:
+                log.exception(
+                    "matcher lost its connection or failed; standing by",
+                    extra={"market": self.symbol},
+                )
+                await _sleep(stop, 0.5)
+            finally:
+                try:
+                    await lead.conn.close()
+                except Exception:  # the connection may already be gone
+                    log.debug("close after leadership", exc_info=True)
+
+    async def _lead(self, lead: Leadership, stop: asyncio.Event) -> None:
+        conn = lead.conn
+        market = await market_info(conn, self.symbol)
+        cursor = await load_cursor(conn, self.symbol)
+        engine, registry = await load_engine(conn, market, cursor)
+        await conn.commit()
+        batcher = Batcher(self.settings, market, engine, registry, cursor, lead.epoch)
+        while not stop.is_set():
+            async with conn.begin():
+                inputs = await read_inputs(
+                    conn, self.symbol, batcher.cursor.checkpoint, self.settings.matcher_batch_size
+                )
+                if not inputs:
+                    published = None
+                else:
+                    published = await batcher.run(conn, inputs, datetime.now(UTC))
+            if published is None:
+                await _sleep(stop, self.settings.matcher_poll_interval_seconds)
+                continue
+            await self._publish(*published)
+
+    async def _publish(self, payload: dict[str, object], processed: list[int]) -> None:
+        """After commit: serialize each message once and fan it out through Redis."""
+        symbol = self.symbol
+        by_user: dict[str, list[object]] = {}
+        for change in payload["orders"]:  # type: ignore[attr-defined]
+            by_user.setdefault(change["user_id"], []).append(change)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if payload["book"]:
+                    pipe.publish(
+                        f"market:{symbol}:book",
+                        orjson.dumps(
+                            {
+                                "market": symbol,
+                                "sequence": payload["sequence"],
+                                "changes": payload["book"],
+                            }
+                        ),
+                    )
+                if payload["trades"]:
+                    pipe.publish(
+                        f"market:{symbol}:trades",
+                        orjson.dumps(
+                            {
+                                "market": symbol,
+                                "sequence": payload["sequence"],
+                                "trades": payload["trades"],
+                            }
+                        ),
+                    )
+                for user_id, changes in by_user.items():
+                    pipe.publish(f"user:{user_id}:orders", orjson.dumps({"orders": changes}))
+                pipe.publish(
+                    PROCESSED_CHANNEL, orjson.dumps({"market": symbol, "orders": processed})
+                )
+                await pipe.execute()
+        except Exception:  # committed already; subscribers resync from snapshots
+            log.warning("publish failed", exc_info=True, extra={"market": symbol})
+
+
+class Batcher:
+    """Runs inputs through the engine and writes the batch (no leadership concerns here)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        market: MarketInfo,
+        engine: SpotEngine,
+        registry: OrderRegistry,
+        cursor: MarketCursor,
+        epoch: int,
+    ) -> None:
+        self.settings, self.market, self.engine = settings, market, engine
+        self.registry, self.cursor, self.epoch = registry, cursor, epoch
+
+    async def run(
+        self, conn: AsyncConnection, inputs: list[MatcherInput], at: datetime
+    ) -> tuple[dict[str, object], list[int]]:
+        now = micros(at)
+        max_age = self.settings.taker_order_max_age_ms * 1000
+        settlement = Settlement(self.market, self.registry, self.cursor.sequence, at)
+        processed: list[int] = []
+        for item in inputs:
+            apply_input(self.engine, self.registry, item, now, max_age)
+            if item.kind == "admin.market_updated":
+                self._reconfigure(item.data["after"])
+            processed.extend(_order_ids(item))
+        settlement.apply(self.engine.events)
+        self.engine.events.clear()
+        effects = settlement.finish(self.engine)
+        batch = self.cursor.batch + 1
+        checkpoint = Checkpoint(inputs[-1].xact_id, inputs[-1].position)
+        payload = await write_batch(
+            conn,
+            self.market,
+            self.registry,
+            effects,
+            epoch=self.epoch,
+            batch=batch,
+            at=at,
+            checkpoint=checkpoint,
+            inputs=[i.position for i in inputs],
+            engine_seq=self.engine.last_seq,
+        )
+        self.registry.forget_finished(effects.changed)
+        last = payload["last_price"]
+        self.cursor = MarketCursor(
+            checkpoint,
+            effects.sequence,
+            batch,
+            self.engine.last_seq,
+            Decimal(str(last)) if last is not None else self.cursor.last_price,
+        )
+        return payload, sorted(set(processed) | effects.changed)
+
+    def _reconfigure(self, after: dict[str, str]) -> None:
+        """Fees and filters take effect from this point in the sequence."""
+        config = MarketConfig.from_json(after)
+        spec = MarketSpec.from_config(
+            config, self.market.base_precision, self.market.quote_precision
+        )
+        if spec == self.market.spec:
+            return
+        pending = list(self.engine.events)
+        self.engine = SpotEngine.restore(spec, self.engine.snapshot())
+        self.engine.events.extend(pending)
+        self.market = MarketInfo(
+            self.market.symbol,
+            self.market.base,
+            self.market.quote,
+            self.market.base_precision,
+            self.market.quote_precision,
+            spec,
+        )
+
+
+def _order_ids(item: MatcherInput) -> list[int]:
+    data = item.data
+    ids = [data["order_id"]] if "order_id" in data else []
+    if item.kind == "spot.order_accepted" and data.get("oco"):
+        ids.append(data["oco"]["order_id"])
+    return ids
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,169 @@
+"""Writes one batch in one transaction: fills, order changes, the ledger transfer, the batch event
+and the advanced market state, which is fenced by the matcher's epoch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.db.event_store import Checkpoint, NewEvent, append_events
+from backend.db.ledger import post_transfer
+from backend.db.tables import fills, orders
+from backend.domain.spot.units import lots_to_quantity, ticks_to_price, units_to_amount
+from backend.matching.registry import OrderRegistry
+from backend.matching.settlement import BatchEffects, MarketInfo, batch_transfer
+
+
+class Fenced(Exception):
+    """Another matcher took this market over: this one must stop writing at once."""
+
+
+def order_changes(
+    market: MarketInfo, registry: OrderRegistry, effects: BatchEffects, at: datetime
+) -> list[dict[str, Any]]:
+    spec, out = market.spec, []
+    for order_id in sorted(effects.changed):
+        info = registry.orders[order_id]
+        out.append(
+            {
+                "b_id": order_id,
+                "status": info.status,
+                "expiry_reason": info.expiry_reason,
+                "filled_quantity": lots_to_quantity(spec, info.filled_lots),
+                "filled_quote_quantity": units_to_amount(
+                    info.filled_quote_units, market.quote_precision
+                ),
+                "hold_remaining": units_to_amount(
+                    info.hold_units, market.precision(info.hold_asset)
+                ),
+                "quantity": lots_to_quantity(spec, info.total_lots),
+                "priority": info.priority,
+                "triggered": info.triggered,
+                "stop_rises": info.stop_rises,
+                "updated_at": at,
+            }
+        )
+    return out
+
+
+_UPDATE_ORDER = (
+    update(orders)
+    .where(orders.c.id == bindparam("b_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "status",
+                "expiry_reason",
+                "filled_quantity",
+                "filled_quote_quantity",
+                "hold_remaining",
+                "quantity",
+                "priority",
+                "triggered",
+                "stop_rises",
+                "updated_at",
+            )
+        }
+    )
+)
+
+_ADVANCE = text(
+    "UPDATE market_state SET input_xact_id = CAST(:x AS text)::xid8, input_position = :p,"
+    " sequence = :sequence, batch = :batch, engine_seq = :engine_seq,"
+    " last_price = COALESCE(:last_price, last_price), updated_at = :at"
+    " WHERE market = :market AND epoch = :epoch"
+)
+
+
+async def write_batch(
+    conn: AsyncConnection,
+    market: MarketInfo,
+    registry: OrderRegistry,
+    effects: BatchEffects,
+    *,
+    epoch: int,
+    batch: int,
+    at: datetime,
+    checkpoint: Checkpoint,
+    inputs: list[int],
+    engine_seq: int,
+) -> dict[str, Any]:
+    """Everything of the batch, in the caller's transaction. Returns the batch event's payload."""
+    trades = [dict(f) for f in effects.fills]
+    if trades:
+        rows = [
+            {
+                **f,
+                "market": market.symbol,
+                "executed_at": at,
+                "maker_user_id": uuid.UUID(f["maker_user_id"]),
+                "taker_user_id": uuid.UUID(f["taker_user_id"]),
+            }
+            for f in trades
+        ]
+        ids = (
+            (
+                await conn.execute(
+                    fills.insert().returning(fills.c.id, sort_by_parameter_order=True), rows
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for trade, fill_id in zip(trades, ids, strict=True):
+            trade["id"] = fill_id
+    changes = order_changes(market, registry, effects, at)
+    if changes:
+        await conn.execute(_UPDATE_ORDER, changes)
+    transfer = batch_transfer(market, batch, effects)
+    if transfer is not None:
+        await post_transfer(conn, transfer)
+    last_price = (
+        ticks_to_price(market.spec, effects.last_price_ticks)
+        if effects.last_price_ticks is not None
+        else None
+    )
+    payload = {
+        "market": market.symbol,
+        "batch": batch,
+        "at": at.isoformat(),
+        "inputs": inputs,
+        "sequence": effects.sequence,
+        "last_price": format(last_price, "f") if last_price is not None else None,
+        "trades": [{**t, "at": at.isoformat()} for t in trades],
+        "book": effects.book,
+        "orders": [
+            {
+                "id": c["b_id"],
+                "user_id": registry.orders[c["b_id"]].user_id,
+                "status": c["status"],
+                "filled_quantity": format(c["filled_quantity"], "f"),
+                "filled_quote_quantity": format(c["filled_quote_quantity"], "f"),
+                "expiry_reason": c["expiry_reason"],
+            }
+            for c in changes
+        ],
+    }
+    await append_events(conn, [NewEvent(f"market:{market.symbol}", "spot.batch_matched", payload)])
+    advanced = await conn.execute(
+        _ADVANCE,
+        {
+            "x": str(checkpoint.xact_id),
+            "p": checkpoint.position,
+            "sequence": effects.sequence,
+            "batch": batch,
+            "engine_seq": engine_seq,
+            "last_price": last_price,
+            "at": at,
+            "market": market.symbol,
+            "epoch": epoch,
+        },
+    )
+    if advanced.rowcount != 1:
+        raise Fenced(f"market {market.symbol}: epoch {epoch} is no longer current")
+    return payload

@@ -1,0 +1,119 @@
+"""Cancel requests: one order (by id or clientOrderId), or all of a user's orders (a bot's kill
+switch). The matcher carries them out in sequence; a request for an ended order is harmless."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.db.tables import OPEN_ORDER_STATUSES, orders
+from backend.domain.errors import InvalidInput, NotFound, OrderNotOpen
+from backend.domain.money import require_decimal
+from commands.spot.acceptance import announce
+from commands.spot.market_rules import market_context
+from commands.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    user_id: uuid.UUID
+    order_id: str | None = None
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelAllOrders:
+    user_id: uuid.UUID
+    market: str | None = None
+
+
+@dataclass(frozen=True)
+class AmendOrder:
+    user_id: uuid.UUID
+    order_id: str
+    quantity: object
+
+
+async def find_own_order(
+    conn: AsyncConnection, user_id: uuid.UUID, order_id: str | None, client_order_id: str | None
+) -> tuple[int, str, str]:
+    """(id, market, status) of the user's order; another user's order is simply not found."""
+    if (order_id is None) == (client_order_id is None):
+        raise InvalidInput("orderId", "give exactly one of orderId and clientOrderId")
+    query = select(orders.c.id, orders.c.market, orders.c.status).where(orders.c.user_id == user_id)
+    if order_id is not None:
+        if not order_id.isdigit() or len(order_id) > 18:
+            raise InvalidInput("orderId", "orderId is not a valid order id")
+        query = query.where(orders.c.id == int(order_id))
+    else:
+        query = query.where(orders.c.client_order_id == client_order_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound("no such order")
+    return int(row.id), row.market, row.status
+
+
+async def cancel_order(cmd: CancelOrder, uow: UnitOfWork) -> int:
+    order_id, market, status = await find_own_order(
+        uow.conn, cmd.user_id, cmd.order_id, cmd.client_order_id
+    )
+    if status == "CANCELED":
+        return order_id  # a retried cancel
+    if status not in OPEN_ORDER_STATUSES:
+        raise OrderNotOpen(f"the order is {status} and cannot be canceled")
+    await announce(
+        uow.conn,
+        market,
+        "spot.cancel_requested",
+        {"order_id": order_id, "user_id": str(cmd.user_id)},
+    )
+    return order_id
+
+
+async def cancel_all_orders(cmd: CancelAllOrders, uow: UnitOfWork) -> list[str]:
+    """Returns the markets where a cancel-all was requested."""
+    query = (
+        select(orders.c.market, orders.c.owner)
+        .distinct()
+        .where(orders.c.user_id == cmd.user_id, orders.c.status.in_(OPEN_ORDER_STATUSES))
+    )
+    if cmd.market is not None:
+        await market_context(uow.conn, cmd.market)  # NotFound for an unknown market
+        query = query.where(orders.c.market == cmd.market)
+    rows = (await uow.conn.execute(query)).all()
+    for row in rows:
+        await announce(
+            uow.conn,
+            row.market,
+            "spot.cancel_all_requested",
+            {"user_id": str(cmd.user_id), "owner": row.owner},
+        )
+    return sorted({row.market for row in rows})
+
+
+async def amend_order(cmd: AmendOrder, uow: UnitOfWork) -> int:
+    """Lower an order's quantity keeping its priority (the matcher checks it against fills)."""
+    order_id, market, status = await find_own_order(uow.conn, cmd.user_id, cmd.order_id, None)
+    if status not in OPEN_ORDER_STATUSES:
+        raise OrderNotOpen(f"the order is {status} and cannot be amended")
+    context = await market_context(uow.conn, market)
+    quantity = require_decimal(
+        cmd.quantity, "quantity", precision=context.base_precision, positive=True
+    )
+    if quantity % context.spec.step_size != 0:
+        raise InvalidInput("quantity", f"quantity must be a multiple of {context.spec.step_size}")
+    await announce(
+        uow.conn,
+        market,
+        "spot.amend_requested",
+        {
+            "order_id": order_id,
+            "user_id": str(cmd.user_id),
+            "quantity": str(quantity),
+            "lots": int(quantity / context.spec.step_size),
+        },
+    )
+    return order_id
