@@ -15,16 +15,40 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def best_seconds(repeats: int, run: Callable[[], float]) -> float:
-    """Smallest of `repeats` timings; each `run` returns the seconds it measured itself.
+class Stopwatch:
+    """Accumulates wall-clock and process CPU time over the sections it is started for.
+
+    CPU time is the steadier figure on a shared machine: other processes stretch the wall clock
+    of a run but not the CPU time it uses.
+    """
+
+    __slots__ = ("_cpu0", "_wall0", "cpu", "wall")
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+        self._wall0 = self._cpu0 = 0.0
+
+    def start(self) -> None:
+        self._wall0 = time.perf_counter()
+        self._cpu0 = time.process_time()
+
+    def stop(self) -> None:
+        self.wall += time.perf_counter() - self._wall0
+        self.cpu += time.process_time() - self._cpu0
+
+
+def best_of(repeats: int, run: Callable[[], Stopwatch]) -> tuple[float, float]:
+    """Smallest wall and smallest CPU seconds over `repeats` runs (each measures itself).
 
     The minimum is the figure least disturbed by other processes on a shared machine.
     """
-    timings = []
+    walls, cpus = [], []
     for _ in range(max(1, repeats)):
         gc.collect()
-        timings.append(run())
-    return min(timings)
+        watch = run()
+        walls.append(watch.wall)
+        cpus.append(watch.cpu)
+    return min(walls), min(cpus)
 
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> int:

@@ -9,8 +9,8 @@ liquibook counts fills through its order listener. Both must agree on trades and
 from __future__ import annotations
 
 import argparse
+import gc
 import random
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,8 @@ from backend.domain.spot.events import TRADE
 from backend.domain.spot.orders import BUY, SELL
 from backend.domain.spot.units import MarketSpec
 from bench.common import (
-    best_seconds,
+    Stopwatch,
+    best_of,
     emit_json,
     environment,
     latency_us,
@@ -79,24 +80,24 @@ def make_stream(steps: int, seed: int = 7) -> list[Op]:
     return ops
 
 
-def run_ours(ops: list[Op], samples: list[int] | None = None) -> tuple[float, int, int]:
-    """Returns (engine seconds, trades, lots); the event count happens outside the timed part."""
+def run_ours(ops: list[Op], samples: list[int] | None = None) -> tuple[Stopwatch, int, int]:
+    """Returns (engine time, trades, lots); the event count happens outside the timed part."""
     engine = SpotEngine(SPEC)
     place, cancel = engine.place_limit, engine.cancel
-    elapsed = 0.0
+    watch = Stopwatch()
     trades = lots = 0
     for start in range(0, len(ops), BATCH):
         batch = ops[start : start + BATCH]
         now = start
         if samples is None:
-            t0 = time.perf_counter()
+            watch.start()
             for is_place, oid, side, price, qty, hold in batch:
                 if is_place:
                     # Owner = order id: STP is checked on every fill but never fires.
                     place(oid, oid, side, price, qty, hold, now)
                 else:
                     cancel(oid, now)
-            elapsed += time.perf_counter() - t0
+            watch.stop()
         else:
             for is_place, oid, side, price, qty, hold in batch:
                 t0n = now_ns()
@@ -109,7 +110,7 @@ def run_ours(ops: list[Op], samples: list[int] | None = None) -> tuple[float, in
             if event[0] == TRADE:
                 trades += 1
                 lots += event[7]  # type: ignore[misc]
-    return elapsed, trades, lots
+    return watch, trades, lots
 
 
 class _FillCounter(liquibook.OrderListener):  # type: ignore[misc]
@@ -146,14 +147,15 @@ class _FillCounter(liquibook.OrderListener):  # type: ignore[misc]
         pass
 
 
-def run_liquibook(ops: list[Op], samples: list[int] | None = None) -> tuple[float, int, int]:
+def run_liquibook(ops: list[Op], samples: list[int] | None = None) -> tuple[Stopwatch, int, int]:
     listener = _FillCounter()
     book = liquibook.DepthOrderBook()
     book.set_order_listener(listener)
     book.set_symbol("BENCH")
     add, cancel, new_order = book.add, book.cancel, liquibook.SimpleOrder
     orders: dict[int, Any] = {}  # liquibook cancels by order object; keeps them alive too
-    t0 = time.perf_counter()
+    watch = Stopwatch()
+    watch.start()
     if samples is None:
         for is_place, oid, side, price, qty, _hold in ops:
             if is_place:
@@ -170,22 +172,22 @@ def run_liquibook(ops: list[Op], samples: list[int] | None = None) -> tuple[floa
             else:
                 cancel(orders[oid])
             samples.append(now_ns() - t0n)
-    elapsed = time.perf_counter() - t0
-    return elapsed, listener.trades, listener.lots
+    watch.stop()
+    return watch, listener.trades, listener.lots
 
 
-Runner = Callable[[list[Op], "list[int] | None"], tuple[float, int, int]]
+Runner = Callable[[list[Op], "list[int] | None"], tuple[Stopwatch, int, int]]
 
 
 def measure(name: str, runner: Runner, ops: list[Op], repeats: int) -> dict[str, Any]:
     counts: list[tuple[int, int]] = []
 
-    def timed() -> float:
-        seconds, trades, lots = runner(ops, None)
+    def timed() -> Stopwatch:
+        watch, trades, lots = runner(ops, None)
         counts.append((trades, lots))
-        return seconds
+        return watch
 
-    seconds = best_seconds(repeats, timed)
+    seconds, cpu_seconds = best_of(repeats, timed)
     samples: list[int] = []
     runner(ops, samples)
     _, peak = traced_peak_mb(lambda: runner(ops, None))
@@ -194,7 +196,9 @@ def measure(name: str, runner: Runner, ops: list[Op], repeats: int) -> dict[str,
     return {
         "engine": name,
         "ops_per_s": round(len(ops) / seconds),
+        "cpu_ops_per_s": round(len(ops) / cpu_seconds),
         "seconds": round(seconds, 4),
+        "cpu_seconds": round(cpu_seconds, 4),
         "trades": trades,
         "lots": lots,
         "traced_peak_mib": peak,
@@ -206,32 +210,50 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--steps", type=int, default=FULL_STEPS)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is kept")
+    parser.add_argument(
+        "--no-gc", action="store_true", help="disable the cyclic GC for the runs (both engines)"
+    )
     args = parser.parse_args(argv)
     ops = make_stream(args.steps)
-    ours = measure("ours", run_ours, ops, args.repeat)
-    theirs = measure("liquibook", run_liquibook, ops, args.repeat)
+    if args.no_gc:
+        gc.collect()
+        gc.disable()
+    try:
+        ours = measure("ours", run_ours, ops, args.repeat)
+        theirs = measure("liquibook", run_liquibook, ops, args.repeat)
+    finally:
+        gc.enable()
     assert (ours["trades"], ours["lots"]) == (theirs["trades"], theirs["lots"]), (ours, theirs)
     if args.steps == FULL_STEPS:
         assert (ours["trades"], ours["lots"]) == (FULL_TRADES, FULL_LOTS), ours
     ratio = round(ours["ops_per_s"] / theirs["ops_per_s"], 2)
+    cpu_ratio = round(ours["cpu_ops_per_s"] / theirs["cpu_ops_per_s"], 2)
     for row in (ours, theirs):
         print(
-            f"{row['engine']:>10}: {row['ops_per_s']:>9,} ops/s  "
+            f"{row['engine']:>10}: {row['ops_per_s']:>9,} ops/s wall  "
+            f"{row['cpu_ops_per_s']:>9,} ops/s cpu  "
             f"p50 {row['p50_us']} us  p99 {row['p99_us']} us  max {row['max_us']} us  "
             f"trades {row['trades']:,}  lots {row['lots']:,}  "
             f"python heap peak {row['traced_peak_mib']} MiB"
         )
-    print(f"ratio ours/liquibook: {ratio}x   process max RSS {max_rss_mb()} MiB")
+    gc_mode = "off" if args.no_gc else "on (default thresholds)"
+    print(
+        f"ratio ours/liquibook: {ratio}x wall, {cpu_ratio}x cpu   "
+        f"process max RSS {max_rss_mb()} MiB   cyclic GC {gc_mode}"
+    )
     figures: dict[str, Any] = {
         "bench": "spot_engine",
         "steps": args.steps,
         "seed": 7,
         "repeat": args.repeat,
         "batch": BATCH,
+        "gc": "off" if args.no_gc else "default",
+        "gc_thresholds": list(gc.get_threshold()),
         "ops": len(ops),
         "ours": ours,
         "liquibook": theirs,
         "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
         "max_rss_mib": max_rss_mb(),
         **environment(),
     }

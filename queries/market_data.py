@@ -193,7 +193,7 @@ async def list_candles(
 _WINDOW = text(
     "SELECT (array_agg(open ORDER BY bucket))[1] AS open, max(high) AS high, min(low) AS low,"
     " (array_agg(close ORDER BY bucket DESC))[1] AS close, COALESCE(sum(volume), 0) AS volume,"
-    " COALESCE(sum(quote_volume), 0) AS quote_volume, COALESCE(sum(trades), 0) AS trades,"
+    " COALESCE(sum(quote_volume), 0) AS quote_volume, COALESCE(sum(trades), 0)::bigint AS trades,"
     " COALESCE((SELECT sequence FROM candles_view WHERE market = :market AND interval = 'M1'"
     "   AND bucket <= :now ORDER BY bucket DESC LIMIT 1), 0) AS sequence"
     " FROM candles_view WHERE market = :market AND interval = 'M1'"

@@ -26,6 +26,8 @@ class PostedTransfer:
 
 async def account_ids(conn: AsyncConnection, refs: set[AccountRef]) -> dict[AccountRef, int]:
     """Row ids of the given accounts, creating the missing ones."""
+    if not refs:
+        return {}
     rows = [
         {
             "asset": ref.asset,
@@ -74,10 +76,10 @@ async def post_transfer(
         .on_conflict_do_nothing()
         .returning(transfers.c.id)
     )
+    if inserted.first() is None:
+        return PostedTransfer(transfer, {}, applied=False)  # posted before: change nothing
     net = transfer.net_by_account()
     ids = await account_ids(conn, set(net))
-    if inserted.first() is None:
-        return PostedTransfer(transfer, ids, applied=False)
     # Lock balances in id order so concurrent transfers over the same accounts never deadlock.
     for ref in sorted(net, key=lambda r: ids[r]):
         await _apply_delta(conn, ref, ids[ref], net[ref])

@@ -8,6 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
+from backend.domain.money import EXACT
+
 
 class AccountKind(StrEnum):
     """User accounts hold a user's money; system accounts hold the exchange's side of it."""
@@ -35,7 +37,7 @@ class AccountRef:
     def __post_init__(self) -> None:
         if (self.user_id is None) != (self.kind in SYSTEM_KINDS):
             raise ValueError(
-                f"{self.kind} accounts {'have no' if self.user_id is None else 'need an'} owner"
+                f"{self.kind} accounts {'need an' if self.user_id is None else 'have no'} owner"
             )
 
     @classmethod
@@ -74,7 +76,8 @@ class Transfer:
         for posting in self.postings:
             if not posting.amount.is_finite() or posting.amount == 0:
                 raise UnbalancedTransfer(f"transfer {self.id}: bad amount {posting.amount}")
-            totals[posting.account.asset] += posting.amount
+            totals[posting.account.asset] = EXACT.add(totals[posting.account.asset],
+                                                      posting.amount)
         unbalanced = {asset: total for asset, total in totals.items() if total != 0}
         if unbalanced:
             raise UnbalancedTransfer(f"transfer {self.id} does not balance: {unbalanced}")
@@ -82,7 +85,7 @@ class Transfer:
     def net_by_account(self) -> dict[AccountRef, Decimal]:
         net: dict[AccountRef, Decimal] = defaultdict(Decimal)
         for posting in self.postings:
-            net[posting.account] += posting.amount
+            net[posting.account] = EXACT.add(net[posting.account], posting.amount)
         return {account: amount for account, amount in net.items() if amount != 0}
 
 

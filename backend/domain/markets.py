@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from backend.domain.errors import InvalidInput
-from backend.domain.money import scale_of
+from backend.domain.money import EXACT, scale_of
 
 
 class MarketStatus(StrEnum):
@@ -66,7 +66,7 @@ def validate_market(config: MarketConfig, base_precision: int, quote_precision: 
     _fits("stepSize", config.step_size, base_precision, "the base asset")
     # A fill's notional is price x quantity, i.e. a multiple of tick x step: it must be
     # representable in the quote asset or settlements would need rounding.
-    if scale_of(config.tick_size * config.step_size) > quote_precision:
+    if scale_of(EXACT.multiply(config.tick_size, config.step_size)) > quote_precision:
         raise InvalidInput(
             "tickSize",
             f"tickSize x stepSize = {(config.tick_size * config.step_size).normalize():f} needs"
@@ -99,5 +99,5 @@ def _fits(field: str, value: Decimal, precision: int, what: str) -> None:
 
 
 def _multiple(field: str, value: Decimal, step: Decimal) -> None:
-    if value % step != 0:
+    if EXACT.remainder(value, step) != 0:
         raise InvalidInput(field, f"{field} must be a multiple of stepSize")

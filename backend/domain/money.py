@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 from backend.domain.errors import InvalidInput
 
-DECIMAL_TEXT = re.compile(r"^-?\d{1,40}(\.\d{1,40})?$")
+# ASCII digits only ("\d" would admit other scripts' digits, which Decimal() accepts), matched
+# with fullmatch so a trailing newline cannot slip past "$".
+DECIMAL_TEXT = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
+# Wide enough that no sum or rescaling of stored amounts (NUMERIC(38, 18)) ever rounds.
+EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])
 # Amounts are stored as NUMERIC(38, 18): below 10^20. Inputs stay well under that so sums of many
 # of them still fit.
 MAX_MAGNITUDE = Decimal(10) ** 15
@@ -28,7 +32,7 @@ class InvalidDecimal:
 
 def parse_decimal_text(raw: object) -> Decimal | InvalidDecimal:
     """Strings matching `^-?\\d+(\\.\\d+)?$` only: no numbers, exponents, NaN or infinities."""
-    if not isinstance(raw, str) or not DECIMAL_TEXT.match(raw):
+    if not isinstance(raw, str) or not DECIMAL_TEXT.fullmatch(raw):
         return InvalidDecimal(raw)
     try:
         return Decimal(raw)
@@ -42,6 +46,8 @@ def scale_of(value: Decimal) -> int:
     _, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
         raise ValueError(f"{value} is not a finite decimal")
+    if not any(digits):
+        return 0
     end = len(digits)
     while exponent < 0 and end > 0 and digits[end - 1] == 0:
         end -= 1
@@ -81,7 +87,7 @@ def quantum(precision: int) -> Decimal:
 
 def fixed(value: Decimal, precision: int) -> str:
     """Fixed-point text at exactly `precision` places (never exponent notation)."""
-    return format(value.quantize(quantum(precision)), "f")
+    return format(value.quantize(quantum(precision), context=Context(prec=80)), "f")
 
 
 def plain(value: Decimal) -> str:

@@ -82,3 +82,63 @@ async def limit(client: GraphQLClient, trader: Trader, market: SpotMarket, side:
 async def balances(client: GraphQLClient, trader: Trader) -> dict[str, tuple[str, str]]:
     data = await client.run("accounts/me", token=trader.token)
     return {b["asset"]: (b["available"], b["locked"]) for b in data["me"]["balances"]}
+
+
+async def set_last_price(client: GraphQLClient, admin_token: str, market: SpotMarket,
+                         price: str, quantity: str = "0.100") -> None:
+    """One trade at `price` between two fresh traders, so the market has that last price
+    (and the book is as it was before)."""
+    seller = await new_trader(client, admin_token, market)
+    buyer = await new_trader(client, admin_token, market)
+    await limit(client, seller, market, "SELL", price, quantity)
+    bought = await limit(client, buyer, market, "BUY", price, quantity)
+    assert bought["status"] == "FILLED", bought
+
+
+async def my_orders(client: GraphQLClient, trader: Trader,
+                    market: SpotMarket | None = None) -> dict[str, dict[str, Any]]:
+    """The trader's orders by id (id, clientOrderId, status, side, price, quantity,
+    filledQuantity, expiryReason)."""
+    variables = {"market": market.symbol if market else None, "first": 100}
+    data = await client.run("spot/my_orders", variables, token=trader.token)
+    return {e["node"]["id"]: e["node"] for e in data["myOrders"]["edges"]}
+
+
+async def wait_until_ended(client: GraphQLClient, trader: Trader, order_ids: list[str],
+                           timeout: float = 5) -> dict[str, dict[str, Any]]:
+    """The trader's orders once none of `order_ids` is open any more (for requests that answer
+    before the matcher acts, such as cancelAllOrders)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        orders = await my_orders(client, trader)
+        if all(orders[i]["status"] not in ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
+               for i in order_ids):
+            return orders
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"orders still open: {[orders[i] for i in order_ids]}")
+        await asyncio.sleep(0.05)
+
+
+async def cancel(client: GraphQLClient, trader: Trader, **which: Any) -> dict[str, Any]:
+    """cancelOrder by orderId=... or clientOrderId=..."""
+    data = await client.run("spot/cancel_order", {"input": which}, token=trader.token)
+    result: dict[str, Any] = data["cancelOrder"]
+    return result
+
+
+async def amend(client: GraphQLClient, trader: Trader, order_id: str,
+                quantity: str) -> dict[str, Any]:
+    data = await client.run("spot/amend_order",
+                            {"input": {"orderId": order_id, "quantity": quantity}},
+                            token=trader.token)
+    result: dict[str, Any] = data["amendOrder"]
+    return result
+
+
+async def oco(client: GraphQLClient, trader: Trader, market: SpotMarket, side: str,
+              quantity: str, price: str, stop_price: str, **fields: Any) -> dict[str, Any]:
+    order = {"market": market.symbol, "side": side, "quantity": quantity, "price": price,
+             "stopPrice": stop_price, **fields}
+    data = await client.run("spot/place_oco_order", {"input": order}, token=trader.token)
+    result: dict[str, Any] = data["placeOcoOrder"]
+    return result

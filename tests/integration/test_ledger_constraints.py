@@ -370,11 +370,6 @@ async def test_a_reused_transfer_id_changes_nothing_even_with_other_postings(
     assert await snapshot(engine, asset) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="post_transfer calls account_ids() (which inserts missing accounts) before it checks"
-    " whether the transfer id was new, so a replay naming other accounts creates them",
-)
 async def test_a_replayed_transfer_creates_no_accounts(
     engine: AsyncEngine, bus: CommandBus
 ) -> None:
@@ -433,7 +428,8 @@ async def test_overdraft_raises_and_changes_nothing(engine: AsyncEngine, bus: Co
 async def test_overdraft_on_any_leg_rolls_back_the_legs_already_applied(
     engine: AsyncEngine, bus: CommandBus
 ) -> None:
-    # given: Bob's account is created after Alice's, so it is updated last and fails last
+    # given: balances are updated in account id order, so Alice's (older) account is debited
+    # before Bob's overdraft is detected
     asset = await new_asset(bus)
     alice, bob = await new_user(bus), await new_user(bus)
     await deposit(engine, alice, asset, "10")
@@ -515,12 +511,6 @@ async def test_system_accounts_may_not_go_negative(engine: AsyncEngine, bus: Com
         await post(engine, transfer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="post_transfer on a transfer whose postings net to zero per account calls"
-    " conn.execute(insert(ledger_accounts), []) -> SADeprecationWarning, and without the warning"
-    " filter `INSERT INTO ledger_accounts DEFAULT VALUES` -> NotNullViolation",
-)
 async def test_a_transfer_that_nets_to_nothing_is_recorded_without_postings(
     engine: AsyncEngine, bus: CommandBus
 ) -> None:

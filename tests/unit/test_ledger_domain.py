@@ -61,12 +61,6 @@ def test_system_accounts_have_no_owner(kind: AccountKind) -> None:
         AccountRef.user(ALICE, "BTC", kind)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AccountRef.__post_init__ picks the message by `user_id is None` the wrong way round:"
-    " an ownerless user account is told it 'has no owner', an owned system account that it"
-    " 'needs an owner'",
-)
 def test_owner_errors_say_what_is_wrong() -> None:
     # when / then
     with pytest.raises(ValueError, match="available accounts need an owner"):
@@ -229,11 +223,6 @@ def test_net_of_postings_that_cancel_out_is_empty() -> None:
     assert net == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Transfer sums postings in the default 28-digit decimal context: 1e11 + 1e-18 rounds to"
-    " 1e11, so an 18-decimal transfer creating 1e-18 passes the balance check",
-)
 def test_large_amounts_are_summed_exactly_when_checking_balance() -> None:
     # given: NUMERIC(38, 18) holds these; the transfer creates 0.000000000000000001
     postings = (
@@ -246,11 +235,6 @@ def test_large_amounts_are_summed_exactly_when_checking_balance() -> None:
         Transfer("t12", "test", postings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Transfer and net_by_account sum in the default 28-digit context, so this balanced"
-    " transfer is refused (and its repeated account would be netted with rounding)",
-)
 def test_large_amounts_are_netted_exactly() -> None:
     # given
     postings = (

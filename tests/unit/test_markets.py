@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -186,12 +185,6 @@ def test_precision_zero_assets_need_whole_increments() -> None:
     assert refused_field(market, base_precision=0, quote_precision=0) == "stepSize"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=decimal.InvalidOperation,
-    reason="_multiple() uses `value % step`, which raises decimal.InvalidOperation when the"
-    " quotient needs more than 28 digits (1e11 with an 18-decimal step) instead of answering",
-)
 def test_large_quantity_limits_with_a_fine_step() -> None:
     # given: an 18-decimal base asset; 1e11 is a multiple of the step
     market = config(

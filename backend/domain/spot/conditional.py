@@ -37,8 +37,8 @@ class ConditionalOrders(TakerPaths):
     """Placement of stops and OCO pairs (their triggering lives in the core's taker loop)."""
 
     def _check_new_id(self, oid: int) -> None:
-        if oid <= 0 or oid in self._orders or oid in self._stops:
-            raise DuplicateOrderId(f"order id {oid} is not positive or is still working")
+        if oid in self._orders or oid in self._stops:
+            raise DuplicateOrderId(f"order id {oid} is still working")
 
     def place_stop(
         self,
@@ -103,8 +103,11 @@ class ConditionalOrders(TakerPaths):
         """
         self._check_new_id(limit_oid)
         self._check_new_id(stop_oid)
-        if limit_oid == stop_oid:
-            raise DuplicateOrderId(f"both OCO legs have id {limit_oid}")
+        if limit_oid == stop_oid or limit_oid <= 0 or stop_oid <= 0:
+            # Links use 0 for "no sibling", so OCO legs need distinct positive ids.
+            raise DuplicateOrderId(
+                f"OCO legs need distinct positive ids, got {limit_oid}, {stop_oid}"
+            )
         reason = self._oco_reason(side, lots, price, stop_price, stop_limit_price, hold)
         if reason:
             self._reject(limit_oid, reason, hold)

@@ -68,7 +68,7 @@ class SpotEngine(ConditionalOrders):
         is released when the order ends.
         """
         orders = self._orders
-        if oid in orders or oid in self._stops or oid <= 0:
+        if oid in orders or oid in self._stops:
             self._check_new_id(oid)
         if side == BUY:
             if hold < price * lots * self._tick_lot:
@@ -88,7 +88,7 @@ class SpotEngine(ConditionalOrders):
             key = price
         self._seq = seq = self._seq + 1
         rec = (oid, owner, side, price, lots, lots, hold, seq, NO_LINK)
-        if crosses or tif != GTC:
+        if crosses or tif:  # tif: anything but GTC (0) takes the general path
             self._exec_limit(rec, tif, post_only, stp, now)
             if self._fired:
                 self._run_fired(now)

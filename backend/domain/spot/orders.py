@@ -28,7 +28,7 @@ STP_EXPIRE_BOTH: Final = 2
 STP_NONE: Final = 3
 
 NO_LINK: Final = 0
-"""Order ids are positive; 0 in the LINK field means "not an OCO leg (any more)"."""
+"""0 in the LINK field means "not an OCO leg (any more)"; OCO legs need positive ids."""
 
 # Fields of every order record (resting orders use exactly these).
 OID: Final = 0
