@@ -8,6 +8,7 @@ numbers (64-bit, so served as strings).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -25,6 +26,7 @@ from backend.api.pagination import (
     encode_cursor,
     page_size,
 )
+from backend.api.spot_types import OrderSide
 from backend.domain.errors import InvalidInput
 from backend.domain.money import fixed
 from projections.spot.candles import follow_candles, follow_ticker
@@ -56,12 +58,6 @@ class CandleInterval(Enum):
     D1 = "D1"
 
 
-@strawberry.enum(description="The side of the order that took liquidity.")
-class TakerSide(Enum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
 @strawberry.type(description="The total resting quantity at one price.")
 class PriceLevel:
     price: Decimal = strawberry.field(description="At the market's tick size.")
@@ -91,7 +87,7 @@ class Trade:
     price: Decimal = strawberry.field(description="The maker's price.")
     quantity: Decimal = strawberry.field(description="Base quantity.")
     quote_quantity: Decimal = strawberry.field(description="Price x quantity, in quote.")
-    taker_side: TakerSide = strawberry.field(description="BUY: the buyer took liquidity.")
+    taker_side: OrderSide = strawberry.field(description="BUY: the buyer took liquidity.")
     executed_at: datetime = strawberry.field(description="When its batch was matched.")
 
 
@@ -151,7 +147,7 @@ def _trade(v: TradeView, s: MarketScales) -> Trade:
         price=_at(v.price, s.price),
         quantity=_at(v.quantity, s.quantity),
         quote_quantity=_at(v.quote_quantity, s.quote),
-        taker_side=TakerSide(v.taker_side),
+        taker_side=OrderSide(v.taker_side),
         executed_at=v.executed_at,
     )
 
@@ -305,15 +301,17 @@ class MarketDataSubscription:
         _check_depth(depth)
         scales = await _scales(info, market)
         services = info.context.services
+        feed = follow_order_book(services.hub, services.engine, market, depth)
         try:
-            async for u in follow_order_book(services.hub, services.engine, market, depth):
-                yield OrderBookUpdate(
-                    market=market,
-                    sequence=str(u.sequence),
-                    snapshot=u.snapshot,
-                    bids=_levels(u.bids, scales),
-                    asks=_levels(u.asks, scales),
-                )
+            async with aclosing(feed):
+                async for u in feed:
+                    yield OrderBookUpdate(
+                        market=market,
+                        sequence=str(u.sequence),
+                        snapshot=u.snapshot,
+                        bids=_levels(u.bids, scales),
+                        asks=_levels(u.asks, scales),
+                    )
         except OrderBookBehind as exc:
             raise GraphQLError(f"{exc}; resubscribe", extensions={"code": "LAGGING"}) from None
 
@@ -321,15 +319,17 @@ class MarketDataSubscription:
     async def trades(self, info: Info, market: Market) -> AsyncGenerator[Trade, None]:
         scales = await _scales(info, market)
         services = info.context.services
-        async for view in follow_trades(services.hub, services.engine, market):
-            yield _trade(view, scales)
+        async with aclosing(follow_trades(services.hub, services.engine, market)) as feed:
+            async for view in feed:
+                yield _trade(view, scales)
 
     @strawberry.subscription(description="The 24-hour ticker: the current one, then each change.")
     async def ticker(self, info: Info, market: Market) -> AsyncGenerator[Ticker, None]:
         scales = await _scales(info, market)
         services = info.context.services
-        async for view in follow_ticker(services.hub, services.engine, market):
-            yield _ticker(view, scales)
+        async with aclosing(follow_ticker(services.hub, services.engine, market)) as feed:
+            async for view in feed:
+                yield _ticker(view, scales)
 
     @strawberry.subscription(description="Candles of one interval as trades change them.")
     async def candles(
@@ -337,5 +337,7 @@ class MarketDataSubscription:
     ) -> AsyncGenerator[Candle, None]:
         scales = await _scales(info, market)
         services = info.context.services
-        async for view in follow_candles(services.hub, services.engine, market, interval.value):
-            yield _candle(view, scales)
+        feed = follow_candles(services.hub, services.engine, market, interval.value)
+        async with aclosing(feed):
+            async for view in feed:
+                yield _candle(view, scales)

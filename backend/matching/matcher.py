@@ -35,6 +35,8 @@ from backend.settings import Settings
 log = logging.getLogger(__name__)
 
 PROCESSED_CHANNEL = "spot:processed"
+MAX_IDLE_POLL_SECONDS = 0.05
+"""The longest a quiet market waits between polls for input (the first order's extra latency)."""
 
 
 def lock_key(symbol: str) -> str:
@@ -114,6 +116,7 @@ class MarketMatcher:
         engine, registry = await load_engine(conn, market, cursor)
         await conn.commit()
         batcher = Batcher(self.settings, market, engine, registry, cursor, lead.epoch)
+        busy_poll = idle_poll = self.settings.matcher_poll_interval_seconds
         while not stop.is_set():
             async with conn.begin():
                 inputs = await read_inputs(
@@ -124,8 +127,12 @@ class MarketMatcher:
                 else:
                     published = await batcher.run(conn, inputs, datetime.now(UTC))
             if published is None:
-                await _sleep(stop, self.settings.matcher_poll_interval_seconds)
+                # Back off while the market is quiet: a process leads every market, and each
+                # polling at the busy rate would keep the database busy with empty reads.
+                await _sleep(stop, idle_poll)
+                idle_poll = min(idle_poll * 2, max(busy_poll, MAX_IDLE_POLL_SECONDS))
                 continue
+            idle_poll = busy_poll
             await self._publish(*published)
 
     async def _publish(self, payload: dict[str, object], processed: list[int]) -> None:

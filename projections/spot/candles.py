@@ -9,7 +9,7 @@ are the subscriber's side.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -247,7 +247,7 @@ class CandlesProjection:
 
 async def follow_candles(
     hub: Hub, engine: AsyncEngine, market: str, interval: str
-) -> AsyncIterator[CandleView]:
+) -> AsyncGenerator[CandleView, None]:
     """Each change of the market's candles of `interval`, as published; after lost messages,
     the latest candle from the view."""
     async with hub.listen(candles_channel(market, interval)) as queue:
@@ -265,7 +265,9 @@ async def follow_candles(
                     yield view
 
 
-async def follow_ticker(hub: Hub, engine: AsyncEngine, market: str) -> AsyncIterator[TickerView]:
+async def follow_ticker(
+    hub: Hub, engine: AsyncEngine, market: str
+) -> AsyncGenerator[TickerView, None]:
     """The current ticker, then each published change; after lost messages, the current one."""
     async with hub.listen(ticker_channel(market)) as queue:
         raw: bytes | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -206,7 +206,7 @@ def _delta(sequence: int, changes: list[dict[str, Any]], after: int) -> BookUpda
 
 async def follow_order_book(
     hub: Hub, engine: AsyncEngine, market: str, depth: int
-) -> AsyncIterator[BookUpdate]:
+) -> AsyncGenerator[BookUpdate, None]:
     """A snapshot, then each delta that continues it; after a gap or lost messages, a fresh
     snapshot (never behind the deltas already received) and the deltas after it."""
     async with (
@@ -262,7 +262,9 @@ async def follow_order_book(
             feed.close()
 
 
-async def follow_trades(hub: Hub, engine: AsyncEngine, market: str) -> AsyncIterator[TradeView]:
+async def follow_trades(
+    hub: Hub, engine: AsyncEngine, market: str
+) -> AsyncGenerator[TradeView, None]:
     """The market's trades from now on, in sequence order; after lost messages, the missed ones
     from the fills table (written in the batch's own transaction, so never behind)."""
     async with hub.listen(trades_channel(market)) as queue:

@@ -57,11 +57,30 @@ async def wait_for_matcher(symbol: str, timeout: float = 10) -> None:
             await asyncio.sleep(0.05)
 
 
+_ACCOUNTS: list[tuple[str, str]] = []
+"""Registered (user id, token) pairs, handed out again on other markets."""
+_HANDED_OUT: dict[str, int] = {}
+"""Market symbol -> how many accounts trade on it so far."""
+
+
 async def new_trader(client: GraphQLClient, admin_token: str, market: SpotMarket,
-                     base: str = "100", quote: str = "100000") -> Trader:
-    user_id, token = await register_and_login(client)
-    await fund(client, admin_token, user_id, market.base, base)
-    await fund(client, admin_token, user_id, market.quote, quote)
+                     base: str = "100", quote: str = "100000", fresh: bool = False) -> Trader:
+    """A trader funded with `base` and `quote` of the market's assets ("0": not funded), and
+    no other trader of this market. Accounts are reused across markets (registering and logging
+    in hash a password twice, about a second); a fresh market's assets are new, so its balances
+    start from the funding. `fresh=True` registers a new account (with no orders elsewhere)."""
+    used = _HANDED_OUT.get(market.symbol, 0)
+    if fresh or used >= len(_ACCOUNTS):
+        user_id, token = await register_and_login(client)
+        if not fresh:
+            _ACCOUNTS.append((user_id, token))
+    else:
+        user_id, token = _ACCOUNTS[used]
+    if not fresh:
+        _HANDED_OUT[market.symbol] = used + 1
+    for asset, amount in ((market.base, base), (market.quote, quote)):
+        if amount != "0":
+            await fund(client, admin_token, user_id, asset, amount)
     return Trader(user_id, token)
 
 
@@ -79,17 +98,20 @@ async def limit(client: GraphQLClient, trader: Trader, market: SpotMarket, side:
                        quantity=quantity, clientOrderId=uuid.uuid4().hex[:20], **fields)
 
 
-async def balances(client: GraphQLClient, trader: Trader) -> dict[str, tuple[str, str]]:
+async def balances(client: GraphQLClient, trader: Trader,
+                   market: SpotMarket | None = None) -> dict[str, tuple[str, str]]:
+    """Asset -> (available, locked); only the market's two assets when `market` is given."""
     data = await client.run("accounts/me", token=trader.token)
-    return {b["asset"]: (b["available"], b["locked"]) for b in data["me"]["balances"]}
+    return {b["asset"]: (b["available"], b["locked"]) for b in data["me"]["balances"]
+            if market is None or b["asset"] in (market.base, market.quote)}
 
 
 async def set_last_price(client: GraphQLClient, admin_token: str, market: SpotMarket,
                          price: str, quantity: str = "0.100") -> None:
     """One trade at `price` between two fresh traders, so the market has that last price
     (and the book is as it was before)."""
-    seller = await new_trader(client, admin_token, market)
-    buyer = await new_trader(client, admin_token, market)
+    seller = await new_trader(client, admin_token, market, quote="0")
+    buyer = await new_trader(client, admin_token, market, base="0")
     await limit(client, seller, market, "SELL", price, quantity)
     bought = await limit(client, buyer, market, "BUY", price, quantity)
     assert bought["status"] == "FILLED", bought

@@ -40,12 +40,12 @@ async def test_market_buy_by_quantity_walks_levels_at_maker_prices(client: Graph
         ("102.00", "0.500", "0.00100000", market.base, False),
     ]
     # and: the hold (2.5 at the protection cap of 110 = 275) went back except the 252 spent
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("102.49500000", "0.00000000"),
         market.quote: ("99748.000000", "0.000000"),
     }
     # and: the maker got 252 less 0.1 % (0.100 + 0.101 + 0.051) and still offers 0.5 at 102
-    assert await balances(client, maker) == {
+    assert await balances(client, maker, market) == {
         market.base: ("97.00000000", "0.50000000"),
         market.quote: ("100251.748000", "0.000000"),
     }
@@ -71,13 +71,13 @@ async def test_market_sell_by_quantity_expires_the_rest_when_the_book_runs_out(
         ("99.00", "0.500", "0.099000", market.quote, False),
     ]
     # and: the unsold 0.5 base is no longer held; the taker received 149.5 less 0.299 fees
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("98.50000000", "0.00000000"),
         market.quote: ("100149.201000", "0.000000"),
     }
 
 
-async def test_market_protection_stops_the_walk_at_ten_percent_from_last(
+async def test_market_buy_protection_stops_the_walk_ten_percent_above_last(
         client: GraphQLClient, admin_token: str) -> None:
     # given: last price 100; asks at 100, at 110 (the band's edge) and at 110.01 (beyond it)
     market = await new_market(client, admin_token)
@@ -93,7 +93,16 @@ async def test_market_protection_stops_the_walk_at_ten_percent_from_last(
     assert (order["status"], order["expiryReason"]) == ("EXPIRED", "MARKET_PROTECTION")
     assert (order["filledQuantity"], order["filledQuoteQuantity"]) == ("2.000", "210.000000")
     assert [f["price"] for f in order["fills"]] == ["100.00", "110.00"]
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
+        market.base: ("101.99600000", "0.00000000"),
+        market.quote: ("99790.000000", "0.000000"),
+    }
+    # when: a market sell of 1 with no bids at all
+    sell = await place(client, taker, market, side="SELL", type="MARKET", quantity="1.000")
+    # then: nothing fills, and the base it held is available again
+    assert (sell["status"], sell["expiryReason"]) == ("EXPIRED", "NO_LIQUIDITY")
+    assert (sell["filledQuantity"], sell["fills"]) == ("0.000", [])
+    assert await balances(client, taker, market) == {
         market.base: ("101.99600000", "0.00000000"),
         market.quote: ("99790.000000", "0.000000"),
     }
@@ -113,7 +122,7 @@ async def test_market_sell_protection_bounds_the_walk_downwards(client: GraphQLC
     # then: only the bid at 90 is taken
     assert (order["status"], order["expiryReason"]) == ("EXPIRED", "MARKET_PROTECTION")
     assert (order["filledQuantity"], order["filledQuoteQuantity"]) == ("1.000", "90.000000")
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("99.00000000", "0.00000000"),
         market.quote: ("100089.820000", "0.000000"),
     }
@@ -142,7 +151,7 @@ async def test_market_buy_by_quote_quantity_spends_at_most_the_amount(client: Gr
         ("102.00", "0.480", "0.00096000"),
     ]
     # and: the 0.04 not spent is available again
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("102.47504000", "0.00000000"),
         market.quote: ("99750.040000", "0.000000"),
     }
@@ -170,7 +179,7 @@ async def test_market_sell_by_quote_quantity_receives_at_most_the_amount(
         ("98.00", "0.520", "0.101920"),
     ]
     # and: the base held for the worst case (2.778 at 90) is back except the 2.52 sold
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("97.48000000", "0.00000000"),
         market.quote: ("100249.460080", "0.000000"),
     }
@@ -193,7 +202,7 @@ async def test_market_orders_without_a_last_price(client: GraphQLClient,
     assert (by_quantity["code"], by_quantity["field"]) == ("VALIDATION_ERROR", "quantity")
     assert by_quote["__typename"] == "ValidationError", by_quote
     assert by_quote["field"] == "quoteQuantity"
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("100.00000000", "0.00000000"),
         market.quote: ("100000.000000", "0.000000"),
     }
@@ -203,24 +212,7 @@ async def test_market_orders_without_a_last_price(client: GraphQLClient,
     # then: the protection band is measured from the best ask, 100: 105 is within 110
     assert (order["status"], order["expiryReason"]) == ("EXPIRED", "NO_LIQUIDITY")
     assert (order["filledQuantity"], order["filledQuoteQuantity"]) == ("2.000", "205.000000")
-    assert await balances(client, taker) == {
+    assert await balances(client, taker, market) == {
         market.base: ("101.99600000", "0.00000000"),
         market.quote: ("99795.000000", "0.000000"),
-    }
-
-
-async def test_market_order_on_an_empty_side_expires_and_releases_its_hold(
-        client: GraphQLClient, admin_token: str) -> None:
-    # given: last price 100 and no asks
-    market = await new_market(client, admin_token)
-    await set_last_price(client, admin_token, market, "100.00")
-    taker = await new_trader(client, admin_token, market)
-    # when: a market buy of 1
-    order = await place(client, taker, market, side="BUY", type="MARKET", quantity="1.000")
-    # then: nothing fills and nothing stays held
-    assert (order["status"], order["expiryReason"]) == ("EXPIRED", "NO_LIQUIDITY")
-    assert (order["filledQuantity"], order["fills"]) == ("0.000", [])
-    assert await balances(client, taker) == {
-        market.base: ("100.00000000", "0.00000000"),
-        market.quote: ("100000.000000", "0.000000"),
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.matching.inputs import read_inputs
 from backend.matching.matcher import Batcher, try_lead
@@ -46,6 +47,22 @@ class InProcessMatcher:
                 self.clock += timedelta(milliseconds=1)
                 await self.batcher.run(conn, inputs, self.clock)
             batches += 1
+
+    async def _unread(self, conn: AsyncConnection) -> bool:
+        """Committed inputs that no batch has taken yet (visible or not to the log's reader)."""
+        return bool(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM events WHERE stream = :s"
+                        "         AND event_type <> 'spot.batch_matched')"
+                        "     > (SELECT COALESCE(sum(jsonb_array_length(data->'inputs')), 0) FROM events"
+                        "         WHERE stream = :s AND event_type = 'spot.batch_matched')"
+                    ),
+                    {"s": f"market:{self.symbol}"},
+                )
+            ).scalar_one()
+        )
 
     async def stop(self) -> None:
         if self._lead is not None:

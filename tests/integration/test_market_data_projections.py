@@ -21,18 +21,24 @@ from strawberry.schema.config import StrawberryConfig
 
 from backend.api.market_data import MarketDataQuery, MarketDataSubscription
 from backend.api.scalars import SCALAR_MAP
+from backend.db.engine import make_engine
 from backend.db.event_store import NewEvent, append_events
 from backend.domain.markets import MarketConfig
 from backend.pubsub import Hub
 from backend.settings import Settings
+from commands.accounts.register_user import RegisterUser
+from commands.admin.adjust_balance import AdjustBalance
 from commands.admin.create_asset import CreateAsset
 from commands.admin.create_market import CreateMarket
 from commands.bus import CommandBus
+from commands.spot.order_terms import OrderRequest
+from commands.spot.place_order import PlaceOrder
 from projections.runner import catch_up, rebuild
 from projections.spot.candles import CandlesProjection
 from projections.spot.order_book import OrderBookProjection, book_channel, trades_channel
 from queries.market_data import get_order_book, get_ticker, list_candles, list_trades
 from tests.graphql_client import operation
+from tests.integration.spot_harness import InProcessMatcher
 
 D = Decimal
 BOOK = OrderBookProjection()
@@ -213,6 +219,85 @@ async def test_a_batch_applied_again_changes_no_level(engine: AsyncEngine) -> No
     assert before == [(m, "SELL", D(10), D(1))]
     assert await rows(engine, "order_book_view", m, "side, price") == before
     assert await rows(engine, "order_book_sequence_view", m, "market") == [(m, 4)]
+
+
+async def test_the_projections_agree_with_the_real_matcher(isolated_settings: Settings) -> None:
+    # given: a market of its own database, orders through the real commands and matcher
+    engine = make_engine(isolated_settings, pool_size=3)
+    matcher: InProcessMatcher | None = None
+    try:
+        bus = CommandBus(engine)
+        m = await given_market(bus, tick="1", step="1")
+        base, quote = m.split("-")
+        admin = await bus.execute(RegisterUser(f"{uuid.uuid4().hex[:10]}@example.com", "pw-123456"))
+        users = []
+        for _ in range(2):
+            user = await bus.execute(
+                RegisterUser(f"{uuid.uuid4().hex[:10]}@example.com", "pw-12345678")
+            )
+            for asset in (base, quote):
+                await bus.execute(
+                    AdjustBalance(
+                        admin, str(user), asset, D(10_000), "fund", "f" + uuid.uuid4().hex
+                    )
+                )
+            users.append(user)
+        matcher = InProcessMatcher(engine, isolated_settings, m)
+        await matcher.start()
+        orders = [
+            (0, "SELL", "101", "3"),
+            (0, "SELL", "102", "2"),
+            (0, "SELL", "101", "1"),
+            (1, "BUY", "99", "4"),
+            (1, "BUY", "98", "1"),
+            (1, "BUY", "102", "5"),
+            (0, "SELL", "98", "6"),
+            (1, "BUY", "97", "2"),
+        ]
+        for user_index, side, price, quantity in orders:
+            request = OrderRequest(m, side, "LIMIT", "GTC", price=D(price), quantity=D(quantity))
+            await bus.execute(PlaceOrder(users[user_index], request, None, isolated_settings))
+            await matcher.drain()
+        # when
+        async with engine.connect() as conn:
+            state = (
+                await conn.execute(
+                    text("SELECT sequence, last_price FROM market_state WHERE market = :m"),
+                    {"m": m},
+                )
+            ).one()
+        for _ in range(200):
+            await catch_up(engine, BOOK)
+            await catch_up(engine, CANDLES)
+            async with engine.connect() as conn:
+                book = await get_order_book(conn, m, 100)
+            if book.sequence == state.sequence:
+                break
+            await asyncio.sleep(0.02)
+        # then
+        assert matcher.batcher is not None
+        bids, asks = matcher.batcher.engine.book_levels(100)
+        assert book.sequence == state.sequence
+        assert [(b.price, b.quantity) for b in book.bids] == [(D(p), D(q)) for p, q in bids]
+        assert [(a.price, a.quantity) for a in book.asks] == [(D(p), D(q)) for p, q in asks]
+        async with engine.connect() as conn:
+            fills = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*), sum(quantity), sum(quote_quantity), max(sequence)"
+                        " FROM fills WHERE market = :m"
+                    ),
+                    {"m": m},
+                )
+            ).one()
+            (day,) = await list_candles(conn, m, "D1", None, None, 10)
+        assert fills[0] > 0
+        assert (day.trades, day.volume, day.quote_volume, day.sequence) == tuple(fills)
+        assert day.close == state.last_price
+    finally:
+        if matcher is not None:
+            await matcher.stop()
+        await engine.dispose()
 
 
 # ---- candles and tickers ----
@@ -471,6 +556,18 @@ async def test_an_unknown_market_is_not_found(engine: AsyncEngine) -> None:
     result = await SCHEMA.execute(
         operation("market_data/order_book"), {"market": "NO-SUCH"}, context(engine)
     )
+    # then
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "NOT_FOUND"}
+
+
+async def test_an_unknown_market_is_not_found_live_either(engine: AsyncEngine, hub: Hub) -> None:
+    # when
+    stream = await SCHEMA.subscribe(
+        operation("market_data/on_trades"), {"market": "NO-SUCH"}, context(engine, hub)
+    )
+    result = await asyncio.wait_for(stream.__anext__(), 10)
+    await stream.aclose()
     # then
     assert result.errors is not None
     assert result.errors[0].extensions == {"code": "NOT_FOUND"}

@@ -9,8 +9,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,22 +24,13 @@ from commands.spot.order_terms import OrderRequest
 from commands.spot.place_order import PlaceOrder
 from queries.ledger import reconcile
 from tests.integration.test_spot_properties import _setup
-from tests.servers import ServerPair, unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def failover_db(servers: ServerPair, settings: Settings) -> Iterator[Settings]:
-    name = unique_name("exchange_failover")
-    url = servers.create_database(name)
-    yield replace(settings, database_url=url)
-    servers.drop_database(name)
-
-
 @pytest.fixture
-async def db(failover_db: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(failover_db, pool_size=3)
+async def db(isolated_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(isolated_settings, pool_size=3)
     yield engine
     await engine.dispose()
 
@@ -110,26 +100,26 @@ async def _place_crossing(
 
 
 async def test_frozen_leader_is_replaced_and_can_never_commit(
-    failover_db: Settings, db: AsyncEngine, tmp_path: Path
+    isolated_settings: Settings, db: AsyncEngine, tmp_path: Path
 ) -> None:
     # given: a leader A and a standby B
     bus = CommandBus(db)
     symbol, users, base, quote = await _setup(bus, db)
-    a = _matcher(failover_db, symbol, tmp_path / "a.log")
+    a = _matcher(isolated_settings, symbol, tmp_path / "a.log")
     b: subprocess.Popen[bytes] | None = None
     try:
         await _until(lambda: _epoch_is(db, symbol, 1), 20)
-        b = _matcher(failover_db, symbol, tmp_path / "b.log")
-        await _place_crossing(bus, failover_db, symbol, users, 6)
+        b = _matcher(isolated_settings, symbol, tmp_path / "b.log")
+        await _place_crossing(bus, isolated_settings, symbol, users, 6)
         await _until(lambda: _none_pending(db, symbol), 10)
         # when: A freezes, orders keep coming, B takes over; then A thaws
         a.send_signal(signal.SIGSTOP)
-        await _place_crossing(bus, failover_db, symbol, users, 6)
+        await _place_crossing(bus, isolated_settings, symbol, users, 6)
         await _until(lambda: _epoch_is(db, symbol, 2), 20)
         await _until(lambda: _none_pending(db, symbol), 10)
         a.send_signal(signal.SIGCONT)
         await asyncio.sleep(1.0)
-        await _place_crossing(bus, failover_db, symbol, users, 6)
+        await _place_crossing(bus, isolated_settings, symbol, users, 6)
         await _until(lambda: _none_pending(db, symbol), 10)
         # then: every input in exactly one batch, B still leads, the ledger reconciles
         async with db.connect() as conn:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -32,7 +29,6 @@ from commands.spot.order_terms import OrderRequest
 from commands.spot.place_order import PlaceOrder
 from queries.ledger import reconcile
 from tests.integration.spot_harness import InProcessMatcher
-from tests.servers import ServerPair, unique_name
 
 USERS = 5
 
@@ -65,14 +61,6 @@ order_strategy = st.one_of(
     st.tuples(st.just("amend"), st.integers(0, 50), st.integers(1, 4)),
     st.tuples(st.just("match")),
 )
-
-
-@pytest.fixture(scope="module")
-def spot_db(servers: ServerPair, settings: Settings) -> Iterator[Settings]:
-    name = unique_name("exchange_spot_props")
-    url = servers.create_database(name)
-    yield replace(settings, database_url=url)
-    servers.drop_database(name)
 
 
 async def _setup(bus: CommandBus, engine: AsyncEngine) -> tuple[str, list[uuid.UUID], str, str]:
@@ -189,7 +177,8 @@ async def _check_invariants(
                     " FROM ledger_accounts a LEFT JOIN (SELECT user_id, hold_asset,"
                     "   SUM(hold_remaining) AS held FROM orders"
                     "   WHERE status IN ('PENDING_NEW','NEW','PARTIALLY_FILLED')"
-                    "   GROUP BY user_id, hold_asset) o ON o.user_id = a.user_id AND o.hold_asset = a.asset"
+                    "   GROUP BY user_id, hold_asset) o"
+                    " ON o.user_id = a.user_id AND o.hold_asset = a.asset"
                     " WHERE a.kind = 'locked' AND a.asset = ANY(:assets)"
                 ),
                 {"assets": list(assets)},
@@ -202,9 +191,9 @@ async def _check_invariants(
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(order_strategy, min_size=15, max_size=40))
 def test_random_order_streams_keep_every_invariant(
-    spot_db: Settings, ops: list[tuple[object, ...]]
+    isolated_settings: Settings, ops: list[tuple[object, ...]]
 ) -> None:
-    asyncio.run(_run(spot_db, ops))
+    asyncio.run(_run(isolated_settings, ops))
 
 
 async def _run(cfg: Settings, ops: list[tuple[object, ...]]) -> None:

@@ -47,7 +47,12 @@ from backend.domain.spot.units import NO_PRICE_LIMIT, MarketSpec
 
 
 class SpotEngine(ConditionalOrders):
-    """One market's order book, trigger book and matching rules."""
+    """One market's order book, trigger book and matching rules.
+
+    Every call appends its effects to `events` (drain with `take_events()`); calls never raise
+    for business outcomes (rejects, no-ops and expiries are events or return values). A reused id
+    of a still-working order raises DuplicateOrderId: that is a bug in the caller.
+    """
 
     def place_limit(
         self,
