@@ -94,6 +94,9 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "EXCHANGE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
         "EXCHANGE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "EXCHANGE_LOG_LEVEL": "WARNING",
+        # Small limits so the tests can reach them.
+        "EXCHANGE_MAX_OPEN_ORDERS": "20",
+        "EXCHANGE_MAX_OPEN_STOP_ORDERS": "3",
     }
 
 

@@ -1,11 +1,15 @@
 """Market data on PostgreSQL and Redis: the order book and candle projections, their queries,
-the published candles and tickers, and the live order book joining snapshot and deltas."""
+the published candles and tickers, and the live order book joining snapshot and deltas.
+
+The module has a database of its own: the session server's worker and matcher (started by the
+end-to-end tests) never race these tests for a projection's events or a market."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -39,6 +43,7 @@ from projections.spot.order_book import OrderBookProjection, book_channel, trade
 from queries.market_data import get_order_book, get_ticker, list_candles, list_trades
 from tests.graphql_client import operation
 from tests.integration.spot_harness import InProcessMatcher
+from tests.servers import ServerPair, unique_name
 
 D = Decimal
 BOOK = OrderBookProjection()
@@ -156,6 +161,26 @@ class Published:
         return [payload for c, payload in self.messages if c == channel]
 
 
+@pytest.fixture(scope="module")
+def own_settings(servers: ServerPair, settings: Settings) -> Iterator[Settings]:
+    name = unique_name("exchange_market_data")
+    url = servers.create_database(name)
+    yield replace(settings, database_url=url)
+    servers.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+async def engine(own_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(own_settings, pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def bus(engine: AsyncEngine) -> CommandBus:
+    return CommandBus(engine)
+
+
 # ---- order book ----
 
 
@@ -221,12 +246,12 @@ async def test_a_batch_applied_again_changes_no_level(engine: AsyncEngine) -> No
     assert await rows(engine, "order_book_sequence_view", m, "market") == [(m, 4)]
 
 
-async def test_the_projections_agree_with_the_real_matcher(isolated_settings: Settings) -> None:
-    # given: a market of its own database, orders through the real commands and matcher
-    engine = make_engine(isolated_settings, pool_size=3)
+async def test_the_projections_agree_with_the_real_matcher(
+    engine: AsyncEngine, bus: CommandBus, own_settings: Settings
+) -> None:
+    # given: orders through the real commands and an in-process matcher
     matcher: InProcessMatcher | None = None
     try:
-        bus = CommandBus(engine)
         m = await given_market(bus, tick="1", step="1")
         base, quote = m.split("-")
         admin = await bus.execute(RegisterUser(f"{uuid.uuid4().hex[:10]}@example.com", "pw-123456"))
@@ -242,7 +267,7 @@ async def test_the_projections_agree_with_the_real_matcher(isolated_settings: Se
                     )
                 )
             users.append(user)
-        matcher = InProcessMatcher(engine, isolated_settings, m)
+        matcher = InProcessMatcher(engine, own_settings, m)
         await matcher.start()
         orders = [
             (0, "SELL", "101", "3"),
@@ -256,7 +281,7 @@ async def test_the_projections_agree_with_the_real_matcher(isolated_settings: Se
         ]
         for user_index, side, price, quantity in orders:
             request = OrderRequest(m, side, "LIMIT", "GTC", price=D(price), quantity=D(quantity))
-            await bus.execute(PlaceOrder(users[user_index], request, None, isolated_settings))
+            await bus.execute(PlaceOrder(users[user_index], request, None, own_settings))
             await matcher.drain()
         # when
         async with engine.connect() as conn:
@@ -297,7 +322,6 @@ async def test_the_projections_agree_with_the_real_matcher(isolated_settings: Se
     finally:
         if matcher is not None:
             await matcher.stop()
-        await engine.dispose()
 
 
 # ---- candles and tickers ----

@@ -45,12 +45,13 @@ class Level:
             self.clear()
             return
         self.dead += 1
-        if self.dead > COMPACT_MIN and self.dead * 2 > len(self.orders):
+        if self.dead > COMPACT_MIN and self.dead > total:
             self.compact(orders)
 
     def compact(self, orders: Orders) -> None:
-        """Drop stale tickets once they are the majority, so a level that never trades at its
-        front cannot grow without bound under cancel churn (amortized O(1) per cancel)."""
+        """Drop stale tickets once they outnumber the live lots (so the live tickets too): a
+        level that never trades at its front cannot grow without bound under cancel churn, and
+        the O(tickets) pass is paid by as many cancels (amortized O(1) per cancel)."""
         self.orders = deque([ticket for ticket in self.orders if current(ticket, orders)])
         self.dead = 0
 

@@ -159,7 +159,7 @@ class SpotEngine(ConditionalOrders):
             if total:
                 dead = level.dead + 1
                 level.dead = dead
-                if dead > COMPACT_MIN and dead * 2 > len(level.orders):
+                if dead > COMPACT_MIN and dead > total:
                     level.compact(orders)
             else:
                 level.clear()
