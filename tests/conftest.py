@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+
+# Cheap password hashing for the thousands of test logins (set before backend modules load; the
+# servers the tests start inherit it). Production keeps argon2-cffi's defaults.
+os.environ.setdefault("EXCHANGE_ARGON2_TIME_COST", "1")
+os.environ.setdefault("EXCHANGE_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("EXCHANGE_ARGON2_PARALLELISM", "1")
 import socket
 import subprocess
 import sys
