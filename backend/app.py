@@ -20,9 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.schema import build_schema
 from backend.api.view import ExchangeGraphQL
-from backend.db.engine import make_engine
-from backend.order_waiter import OrderWaiter
+from backend.db.engine import check_pool_fits, make_engine
 from backend.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
+from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
 from backend.services import Services
 from backend.settings import Settings
@@ -139,6 +139,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await build_services(settings)
+        await check_pool_fits(services.engine, settings)
         holder["services"] = services
         if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
             await services.bus.execute(

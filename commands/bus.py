@@ -10,6 +10,7 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commands.accounts.end_session import EndSession, end_session
 from commands.accounts.ensure_admin import EnsureAdmin, ensure_admin
 from commands.accounts.register_user import RegisterUser, register_user
 from commands.accounts.start_session import StartSession, start_session
@@ -36,6 +37,7 @@ Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
 HANDLERS: dict[type[Any], Handler] = {
     RegisterUser: register_user,
     StartSession: start_session,
+    EndSession: end_session,
     EnsureAdmin: ensure_admin,
     CreateAsset: create_asset,
     CreateMarket: create_market,

@@ -18,7 +18,8 @@ from backend.api.errors import (
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
 from backend.api.pagination import Connection
-from backend.api.permissions import IsAuthenticated, current_user
+from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
+from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
 from queries.accounts import get_user
@@ -135,6 +136,26 @@ class AccountMutation:
             ),
             present,
         )
+
+
+@strawberry.type(description="The session was revoked.")
+class LogoutResult:
+    revoked: bool = strawberry.field(description="False if it was already revoked.")
+
+
+@strawberry.type
+class SessionMutation:
+    @strawberry.mutation(
+        permission_classes=AUTHENTICATED,
+        description="Revoke the current session: its token stops working now.",
+    )
+    async def logout(self, info: Info) -> LogoutResult:
+        session = current_user(info)
+
+        async def present(revoked: bool) -> LogoutResult:
+            return LogoutResult(revoked=revoked)
+
+        return await execute(info, lambda: EndSession(session.user.id, session.session_id), present)
 
 
 @strawberry.type

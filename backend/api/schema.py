@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from backend.api.accounts import AccountMutation, AccountQuery
+from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
 from backend.api.ledger import LedgerSubscription
 from backend.api.markets import MarketQuery
@@ -28,7 +28,7 @@ from backend.api.spot import SpotMutation
 from backend.api.spot_queries import SpotQuery, SpotSubscription
 
 Query = merge_types("Query", (AccountQuery, MarketQuery, SpotQuery, AdminQuery))
-Mutation = merge_types("Mutation", (AccountMutation, SpotMutation, AdminMutation))
+Mutation = merge_types("Mutation", (AccountMutation, SessionMutation, SpotMutation, AdminMutation))
 Subscription = merge_types("Subscription", (LedgerSubscription, SpotSubscription))
 
 

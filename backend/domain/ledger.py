@@ -76,8 +76,7 @@ class Transfer:
         for posting in self.postings:
             if not posting.amount.is_finite() or posting.amount == 0:
                 raise UnbalancedTransfer(f"transfer {self.id}: bad amount {posting.amount}")
-            totals[posting.account.asset] = EXACT.add(totals[posting.account.asset],
-                                                      posting.amount)
+            totals[posting.account.asset] = EXACT.add(totals[posting.account.asset], posting.amount)
         unbalanced = {asset: total for asset, total in totals.items() if total != 0}
         if unbalanced:
             raise UnbalancedTransfer(f"transfer {self.id} does not balance: {unbalanced}")

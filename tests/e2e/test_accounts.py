@@ -108,3 +108,14 @@ async def test_wrong_types_are_graphql_errors_not_crashes(client: GraphQLClient)
     assert len(body["errors"]) == 2
     assert "String cannot represent" in body["errors"][0]["message"]
     assert "non-null type" in body["errors"][1]["message"]
+
+
+async def test_logout_revokes_the_session_server_side(client: GraphQLClient) -> None:
+    # given
+    _, token = await register_and_login(client)
+    # when
+    first = await client.run("accounts/logout", token=token)
+    after = await client.raw(operation("accounts/me"), token=token)
+    # then
+    assert first["logout"] == {"revoked": True}
+    assert after["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -4,7 +4,6 @@ nothing; a DISABLED market cancels resting orders and releases their funds."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest

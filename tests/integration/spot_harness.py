@@ -56,7 +56,8 @@ class InProcessMatcher:
                     text(
                         "SELECT (SELECT count(*) FROM events WHERE stream = :s"
                         "         AND event_type <> 'spot.batch_matched')"
-                        "     > (SELECT COALESCE(sum(jsonb_array_length(data->'inputs')), 0) FROM events"
+                        "     > (SELECT COALESCE(sum(jsonb_array_length(data->'inputs')), 0)"
+                        "         FROM events"
                         "         WHERE stream = :s AND event_type = 'spot.batch_matched')"
                     ),
                     {"s": f"market:{self.symbol}"},
