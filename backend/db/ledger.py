@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import NewEvent, append_events
-from backend.db.tables import ledger_accounts, postings, transfers
+from backend.db.tables import ledger_accounts, transfers
 from backend.domain.errors import InsufficientFunds
 from backend.domain.ledger import AccountKind, AccountRef, Transfer
 
@@ -80,31 +80,46 @@ async def post_transfer(
         return PostedTransfer(transfer, {}, applied=False)  # posted before: change nothing
     net = transfer.net_by_account()
     ids = await account_ids(conn, set(net))
-    # Lock balances in id order so concurrent transfers over the same accounts never deadlock.
-    for ref in sorted(net, key=lambda r: ids[r]):
-        await _apply_delta(conn, ref, ids[ref], net[ref])
     if not net:
         return PostedTransfer(transfer, ids, applied=True)  # postings that cancel out
+    ordered = sorted(net, key=lambda r: ids[r])
+    account_list = [ids[ref] for ref in ordered]
+    amounts = [net[ref] for ref in ordered]
+    await _apply_deltas(conn, ordered, account_list, amounts)
     await conn.execute(
-        postings.insert(),
-        [{"transfer_id": transfer.id, "account_id": ids[ref], "amount": net[ref]} for ref in net],
+        _INSERT_POSTINGS, {"t": transfer.id, "ids": account_list, "amounts": amounts}
     )
     await append_events(conn, [transfer_posted_event(transfer, ids, net, metadata or {})])
     return PostedTransfer(transfer, ids, applied=True)
 
 
-async def _apply_delta(
-    conn: AsyncConnection, ref: AccountRef, account_id: int, delta: Decimal
+# Lock the rows in id order first, so concurrent transfers over the same accounts never
+# deadlock; then one guarded UPDATE for all of them (a batch of trades touches hundreds).
+_LOCK = text(
+    "SELECT id FROM ledger_accounts WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"
+)
+_UPDATE = text(
+    "UPDATE ledger_accounts a SET balance = a.balance + v.delta"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:amounts AS numeric[])) AS v(id, delta)"
+    " WHERE a.id = v.id AND (a.may_go_negative OR a.balance + v.delta >= 0) RETURNING a.id"
+)
+_INSERT_POSTINGS = text(
+    "INSERT INTO postings (transfer_id, account_id, amount)"
+    " SELECT :t, v.id, v.amount"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:amounts AS numeric[])) AS v(id, amount)"
+)
+
+
+async def _apply_deltas(
+    conn: AsyncConnection, refs: list[AccountRef], account_list: list[int], amounts: list[Decimal]
 ) -> None:
-    result = await conn.execute(
-        text(
-            "UPDATE ledger_accounts SET balance = balance + :delta"
-            " WHERE id = :id AND (may_go_negative OR balance + :delta >= 0) RETURNING id"
-        ),
-        {"delta": delta, "id": account_id},
-    )
-    if result.first() is None:
-        raise InsufficientFunds(ref.asset)
+    """Raises InsufficientFunds naming the asset when an account may not go that low."""
+    if len(account_list) > 1:
+        await conn.execute(_LOCK, {"ids": account_list})
+    updated = {r.id for r in await conn.execute(_UPDATE, {"ids": account_list, "amounts": amounts})}
+    for ref, account_id in zip(refs, account_list, strict=True):
+        if account_id not in updated:
+            raise InsufficientFunds(ref.asset)
 
 
 def transfer_posted_event(

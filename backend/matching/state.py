@@ -73,20 +73,29 @@ async def load_engine(
     conn: AsyncConnection, market: MarketInfo, cursor: MarketCursor
 ) -> tuple[SpotEngine, OrderRegistry]:
     spec = market.spec
-    rows = await conn.execute(
-        select(orders)
-        .where(orders.c.market == market.symbol, orders.c.status.in_(("NEW", "PARTIALLY_FILLED")))
-        .order_by(orders.c.priority)
-    )
+    rows = (
+        await conn.execute(
+            select(orders)
+            .where(
+                orders.c.market == market.symbol, orders.c.status.in_(("NEW", "PARTIALLY_FILLED"))
+            )
+            .order_by(orders.c.priority)
+        )
+    ).all()
     registry = OrderRegistry()
     resting: list[RestingOrder] = []
     stops: list[WaitingStop] = []
+    working = {r.id for r in rows}
     for r in rows:
         info = _info(r, market)
+        # OCO legs stay linked only while both work: the first fill of the limit leg or the
+        # stop's trigger ends the pair (the live engine unlinks the survivor then).
+        if info.oco_sibling not in working:
+            info.oco_sibling = None
         registry.add(info)
         is_stop = r.type in ("STOP_MARKET", "STOP_LIMIT") and not r.triggered
         side, open_lots = SIDE[r.side], info.total_lots - info.filled_lots
-        sibling = r.oco_sibling_id or NO_LINK
+        sibling = info.oco_sibling or NO_LINK
         if is_stop:
             stops.append(
                 WaitingStop(

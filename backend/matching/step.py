@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -75,7 +76,9 @@ def _place(
     oco = data.get("oco")
     registry.add(order_info(data, oco["order_id"] if oco else None))
     if oco:
-        registry.add(order_info(oco, data["order_id"]))
+        # The stop leg holds nothing until it fires: the pair's one hold sits on the limit leg
+        # (its row's hold_amount is 0; the Triggered record moves the hold over).
+        registry.add(replace(order_info(oco, data["order_id"]), hold_units=0))
     side, stp = SIDE[data["side"]], STP[data["self_trade_prevention"]]
     oid, owner, lots, hold = data["order_id"], data["owner"], data["lots"], data["hold_units"]
     kind, tif = data["type"], data["time_in_force"]

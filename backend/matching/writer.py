@@ -3,19 +3,29 @@ and the advanced market state, which is fenced by the matcher's epoch."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import Checkpoint, NewEvent, append_events
 from backend.db.ledger import post_transfer
-from backend.db.tables import fills, orders
 from backend.domain.spot.units import lots_to_quantity, ticks_to_price, units_to_amount
 from backend.matching.registry import OrderRegistry
 from backend.matching.settlement import BatchEffects, MarketInfo, batch_transfer
+
+_ORDER_FIELDS = (
+    "status",
+    "expiry_reason",
+    "filled_quantity",
+    "filled_quote_quantity",
+    "hold_remaining",
+    "quantity",
+    "priority",
+    "triggered",
+    "stop_rises",
+)
 
 
 class Fenced(Exception):
@@ -44,32 +54,46 @@ def order_changes(
                 "priority": info.priority,
                 "triggered": info.triggered,
                 "stop_rises": info.stop_rises,
-                "updated_at": at,
             }
         )
     return out
 
 
-_UPDATE_ORDER = (
-    update(orders)
-    .where(orders.c.id == bindparam("b_id"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in (
-                "status",
-                "expiry_reason",
-                "filled_quantity",
-                "filled_quote_quantity",
-                "hold_remaining",
-                "quantity",
-                "priority",
-                "triggered",
-                "stop_rises",
-                "updated_at",
-            )
-        }
-    )
+# One statement per table per batch: arrays in, unnest on the server (a batch is hundreds of rows).
+_UPDATE_ORDERS = text(
+    "UPDATE orders o SET status = v.status, expiry_reason = v.expiry_reason,"
+    " filled_quantity = v.filled_quantity, filled_quote_quantity = v.filled_quote_quantity,"
+    " hold_remaining = v.hold_remaining, quantity = v.quantity, priority = v.priority,"
+    " triggered = v.triggered, stop_rises = v.stop_rises, updated_at = :at"
+    " FROM unnest(CAST(:id AS bigint[]), CAST(:status AS text[]), CAST(:expiry_reason AS text[]),"
+    "   CAST(:filled_quantity AS numeric[]), CAST(:filled_quote_quantity AS numeric[]),"
+    "   CAST(:hold_remaining AS numeric[]), CAST(:quantity AS numeric[]),"
+    "   CAST(:priority AS bigint[]), CAST(:triggered AS boolean[]), CAST(:stop_rises AS boolean[]))"
+    " AS v(id, status, expiry_reason, filled_quantity, filled_quote_quantity, hold_remaining,"
+    "   quantity, priority, triggered, stop_rises)"
+    " WHERE o.id = v.id"
+)
+
+_FILL_COLUMNS = (
+    ("sequence", "bigint"),
+    ("price", "numeric"),
+    ("quantity", "numeric"),
+    ("quote_quantity", "numeric"),
+    ("taker_side", "text"),
+    ("maker_order_id", "bigint"),
+    ("taker_order_id", "bigint"),
+    ("maker_user_id", "uuid"),
+    ("taker_user_id", "uuid"),
+    ("maker_fee", "numeric"),
+    ("maker_fee_asset", "text"),
+    ("taker_fee", "numeric"),
+    ("taker_fee_asset", "text"),
+)
+_INSERT_FILLS = text(
+    "INSERT INTO fills (market, executed_at, " + ", ".join(c for c, _ in _FILL_COLUMNS) + ")"
+    " SELECT :market, :at, v.* FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _FILL_COLUMNS)
+    + ") AS v RETURNING id, sequence"
 )
 
 _ADVANCE = text(
@@ -96,30 +120,21 @@ async def write_batch(
     """Everything of the batch, in the caller's transaction. Returns the batch event's payload."""
     trades = [dict(f) for f in effects.fills]
     if trades:
-        rows = [
-            {
-                **f,
-                "market": market.symbol,
-                "executed_at": at,
-                "maker_user_id": uuid.UUID(f["maker_user_id"]),
-                "taker_user_id": uuid.UUID(f["taker_user_id"]),
-            }
-            for f in trades
-        ]
-        ids = (
-            (
-                await conn.execute(
-                    fills.insert().returning(fills.c.id, sort_by_parameter_order=True), rows
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for trade, fill_id in zip(trades, ids, strict=True):
-            trade["id"] = fill_id
+        columns = {c: [t[c] for t in trades] for c, _ in _FILL_COLUMNS}
+        inserted = await conn.execute(_INSERT_FILLS, {"market": market.symbol, "at": at, **columns})
+        ids = {sequence: fill_id for fill_id, sequence in inserted}
+        for trade in trades:
+            trade["id"] = ids[trade["sequence"]]
     changes = order_changes(market, registry, effects, at)
     if changes:
-        await conn.execute(_UPDATE_ORDER, changes)
+        await conn.execute(
+            _UPDATE_ORDERS,
+            {
+                "at": at,
+                "id": [c["b_id"] for c in changes],
+                **{k: [c[k] for c in changes] for k in _ORDER_FIELDS},
+            },
+        )
     transfer = batch_transfer(market, batch, effects)
     if transfer is not None:
         await post_transfer(conn, transfer)

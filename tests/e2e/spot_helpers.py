@@ -78,10 +78,18 @@ async def new_trader(client: GraphQLClient, admin_token: str, market: SpotMarket
         user_id, token = _ACCOUNTS[used]
     if not fresh:
         _HANDED_OUT[market.symbol] = used + 1
+    trader = Trader(user_id, token)
+    await fund_trader(client, admin_token, trader, market, base, quote)
+    return trader
+
+
+async def fund_trader(client: GraphQLClient, admin_token: str, trader: Trader,
+                      market: SpotMarket, base: str = "100", quote: str = "100000") -> None:
+    """Credit the trader with the market's assets ("0": that asset not at all)."""
     for asset, amount in ((market.base, base), (market.quote, quote)):
         if amount != "0":
-            await fund(client, admin_token, user_id, asset, amount)
-    return Trader(user_id, token)
+            result = await fund(client, admin_token, trader.user_id, asset, amount)
+            assert result["__typename"] == "BalanceAdjustment", result
 
 
 async def place(client: GraphQLClient, trader: Trader, market: SpotMarket,

@@ -7,11 +7,13 @@ Markets from new_market: tick 0.01, step 0.001, quote 6 decimals, base 8, maker 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.e2e.spot_helpers import balances, limit, new_market, new_trader, place, set_last_price
 from tests.graphql_client import GraphQLClient
 
 
-def fills_of(order: dict) -> list[tuple[str, str, str, str, bool]]:
+def fills_of(order: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
     return [(f["price"], f["quantity"], f["fee"], f["feeAsset"], f["isMaker"])
             for f in order["fills"]]
 
