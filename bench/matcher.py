@@ -25,6 +25,13 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 
+from backend.db.engine import make_engine
+from backend.db.ledger import post_transfer
+from backend.domain.ledger import AccountKind, AccountRef, move
+from backend.domain.markets import MarketConfig
+from backend.matching.inputs import read_inputs
+from backend.matching.matcher import Batcher, try_lead
+from backend.matching.state import load_cursor, load_engine, market_info
 from bench.common import emit_json, environment, latency_us, max_rss_mb
 from bench.fixtures import (
     bench_settings,
@@ -33,13 +40,6 @@ from bench.fixtures import (
     fresh_database,
     market_with_traders,
 )
-from backend.db.engine import make_engine
-from backend.db.ledger import post_transfer
-from backend.domain.ledger import AccountKind, AccountRef, move
-from backend.domain.markets import MarketConfig
-from backend.matching.inputs import read_inputs
-from backend.matching.matcher import Batcher, try_lead
-from backend.matching.state import load_cursor, load_engine, market_info
 from commands.bus import CommandBus
 from queries.ledger import reconcile
 
@@ -210,7 +210,9 @@ async def run(url: str, orders: int, batch: int, traders: int) -> dict[str, Any]
     engine = make_engine(bench_settings(url), pool_size=2)
     config, users = await market_with_traders(CommandBus(engine), traders, "1000000", "100000000")
     async with engine.connect() as conn:
-        owners = dict((await conn.execute(text("SELECT id, number FROM users"))).all())
+        owners: dict[uuid.UUID, int] = {
+            r.id: r.number for r in await conn.execute(text("SELECT id, number FROM users"))
+        }
     await engine.dispose()
     stream = order_stream(orders, users)
     t0 = time.perf_counter()
