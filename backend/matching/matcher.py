@@ -1,4 +1,4 @@
-"""One market's live matcher: leadership, the batch loop, and publishing after each commit.
+"""The live matcher: leadership of markets, the batch loop, and publishing after each commit.
 
 Leadership: a session-level advisory lock taken on the connection that also commits every batch.
 If this process freezes, the server ends its idle session (`idle_session_timeout`), the lock goes
@@ -31,6 +31,7 @@ from backend.matching.state import MarketCursor, load_cursor, load_engine, marke
 from backend.matching.step import apply_input, micros
 from backend.matching.writer import Fenced, write_batch
 from backend.settings import Settings
+from queries.markets import list_markets
 
 log = logging.getLogger(__name__)
 
@@ -49,130 +50,159 @@ class Leadership:
     epoch: int
 
 
-async def try_lead(engine: AsyncEngine, symbol: str) -> Leadership | None:
-    """Take the market's lock and a new epoch, or None when another matcher leads it."""
-    conn = await engine.connect()
-    try:
-        got = (
-            await conn.execute(
-                text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": lock_key(symbol)}
-            )
-        ).scalar_one()
-        if not got:
-            await conn.rollback()
-            await conn.close()
-            return None
+async def take_market(conn: AsyncConnection, symbol: str) -> int | None:
+    """On this session: the market's lock and a new epoch, or None when another matcher leads."""
+    got = (
         await conn.execute(
-            text("INSERT INTO market_state (market) VALUES (:m) ON CONFLICT DO NOTHING"),
+            text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": lock_key(symbol)}
+        )
+    ).scalar_one()
+    if not got:
+        await conn.rollback()
+        return None
+    await conn.execute(
+        text("INSERT INTO market_state (market) VALUES (:m) ON CONFLICT DO NOTHING"), {"m": symbol}
+    )
+    epoch = (
+        await conn.execute(
+            text("UPDATE market_state SET epoch = epoch + 1 WHERE market = :m RETURNING epoch"),
             {"m": symbol},
         )
-        epoch = (
-            await conn.execute(
-                text("UPDATE market_state SET epoch = epoch + 1 WHERE market = :m RETURNING epoch"),
-                {"m": symbol},
-            )
-        ).scalar_one()
-        await conn.commit()
-        return Leadership(conn, int(epoch))
+    ).scalar_one()
+    await conn.commit()
+    return int(epoch)
+
+
+async def try_lead(engine: AsyncEngine, symbol: str) -> Leadership | None:
+    """A dedicated connection leading one market (tests and benchmarks)."""
+    conn = await engine.connect()
+    try:
+        epoch = await take_market(conn, symbol)
     except BaseException:
         await conn.close()
         raise
+    if epoch is None:
+        await conn.close()
+        return None
+    return Leadership(conn, epoch)
 
 
-class MarketMatcher:
+async def load_batcher(
+    conn: AsyncConnection, settings: Settings, symbol: str, epoch: int
+) -> Batcher:
+    market = await market_info(conn, symbol)
+    cursor = await load_cursor(conn, symbol)
+    engine, registry = await load_engine(conn, market, cursor)
+    await conn.commit()
+    return Batcher(settings, market, engine, registry, cursor, epoch)
+
+
+class ShardMatcher:
+    """Every market this process matches, served from ONE session that holds all their locks:
+    a process leading hundreds of markets needs one connection, not hundreds."""
+
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, redis: aioredis.Redis, symbol: str
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        redis: aioredis.Redis,
+        markets: list[str] | None,
     ) -> None:
-        self.settings, self.db, self.redis, self.symbol = settings, engine, redis, symbol
+        self.settings, self.db, self.redis, self.only = settings, engine, redis, markets
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lead when possible, stand by otherwise, until `stop` is set."""
+        """Lead what it can, stand by for the rest, until `stop` is set."""
         while not stop.is_set():
-            lead = await try_lead(self.db, self.symbol)
-            if lead is None:
-                await _sleep(stop, 0.5)
-                continue
-            log.info("leading market", extra={"market": self.symbol, "epoch": lead.epoch})
             try:
-                await self._lead(lead, stop)
-            except Fenced:
-                log.error("fenced off: another matcher leads", extra={"market": self.symbol})
+                async with self.db.connect() as conn:
+                    await self._serve(conn, stop)
             except Exception:
-                log.exception(
-                    "matcher lost its connection or failed; standing by",
-                    extra={"market": self.symbol},
-                )
+                log.exception("matcher lost its session or failed; standing by")
                 await _sleep(stop, 0.5)
-            finally:
-                try:
-                    await lead.conn.close()
-                except Exception:  # the connection may already be gone
-                    log.debug("close after leadership", exc_info=True)
 
-    async def _lead(self, lead: Leadership, stop: asyncio.Event) -> None:
-        conn = lead.conn
-        market = await market_info(conn, self.symbol)
-        cursor = await load_cursor(conn, self.symbol)
-        engine, registry = await load_engine(conn, market, cursor)
-        await conn.commit()
-        batcher = Batcher(self.settings, market, engine, registry, cursor, lead.epoch)
+    async def _serve(self, conn: AsyncConnection, stop: asyncio.Event) -> None:
+        led: dict[str, Batcher] = {}
+        next_scan = 0.0
         busy_poll = idle_poll = self.settings.matcher_poll_interval_seconds
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            async with conn.begin():
-                inputs = await read_inputs(
-                    conn, self.symbol, batcher.cursor.checkpoint, self.settings.matcher_batch_size
-                )
-                if not inputs:
-                    published = None
-                else:
-                    published = await batcher.run(conn, inputs, datetime.now(UTC))
-            if published is None:
-                # Back off while the market is quiet: a process leads every market, and each
-                # polling at the busy rate would keep the database busy with empty reads.
-                await _sleep(stop, idle_poll)
-                idle_poll = min(idle_poll * 2, max(busy_poll, MAX_IDLE_POLL_SECONDS))
+            if loop.time() >= next_scan:  # new markets get a matcher within a second
+                await self._take_new(conn, led)
+                next_scan = loop.time() + 1.0
+            worked = False
+            for symbol, batcher in list(led.items()):
+                try:
+                    worked |= await self._step(conn, symbol, batcher)
+                except Fenced:
+                    log.error("fenced off: another matcher leads", extra={"market": symbol})
+                    del led[symbol]
+            if worked:
+                idle_poll = busy_poll
                 continue
-            idle_poll = busy_poll
-            await self._publish(*published)
+            # Back off while every market is quiet, so idle markets cost no steady load.
+            await _sleep(stop, idle_poll)
+            idle_poll = min(idle_poll * 2, max(busy_poll, MAX_IDLE_POLL_SECONDS))
 
-    async def _publish(self, payload: dict[str, object], processed: list[int]) -> None:
-        """After commit: serialize each message once and fan it out through Redis."""
-        symbol = self.symbol
-        by_user: dict[str, list[object]] = {}
-        for change in payload["orders"]:  # type: ignore[attr-defined]
-            by_user.setdefault(change["user_id"], []).append(change)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                if payload["book"]:
-                    pipe.publish(
-                        f"market:{symbol}:book",
-                        orjson.dumps(
-                            {
-                                "market": symbol,
-                                "sequence": payload["sequence"],
-                                "changes": payload["book"],
-                            }
-                        ),
-                    )
-                if payload["trades"]:
-                    pipe.publish(
-                        f"market:{symbol}:trades",
-                        orjson.dumps(
-                            {
-                                "market": symbol,
-                                "sequence": payload["sequence"],
-                                "trades": payload["trades"],
-                            }
-                        ),
-                    )
-                for user_id, changes in by_user.items():
-                    pipe.publish(f"user:{user_id}:orders", orjson.dumps({"orders": changes}))
+    async def _take_new(self, conn: AsyncConnection, led: dict[str, Batcher]) -> None:
+        symbols = [m.symbol for m in await list_markets(conn)]
+        await conn.commit()
+        for symbol in symbols:
+            if symbol in led or (self.only is not None and symbol not in self.only):
+                continue
+            epoch = await take_market(conn, symbol)
+            if epoch is not None:
+                led[symbol] = await load_batcher(conn, self.settings, symbol, epoch)
+                log.info("leading market", extra={"market": symbol, "epoch": epoch})
+
+    async def _step(self, conn: AsyncConnection, symbol: str, batcher: Batcher) -> bool:
+        async with conn.begin():
+            inputs = await read_inputs(
+                conn, symbol, batcher.cursor.checkpoint, self.settings.matcher_batch_size
+            )
+            if not inputs:
+                return False
+            payload, processed = await batcher.run(conn, inputs, datetime.now(UTC))
+        await publish_batch(self.redis, symbol, payload, processed)
+        return True
+
+
+async def publish_batch(
+    redis: aioredis.Redis, symbol: str, payload: dict[str, object], processed: list[int]
+) -> None:
+    """After commit: serialize each message once and fan it out through Redis."""
+    by_user: dict[str, list[object]] = {}
+    for change in payload["orders"]:  # type: ignore[attr-defined]
+        by_user.setdefault(change["user_id"], []).append(change)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            if payload["book"]:
                 pipe.publish(
-                    PROCESSED_CHANNEL, orjson.dumps({"market": symbol, "orders": processed})
+                    f"market:{symbol}:book",
+                    orjson.dumps(
+                        {
+                            "market": symbol,
+                            "sequence": payload["sequence"],
+                            "changes": payload["book"],
+                        }
+                    ),
                 )
-                await pipe.execute()
-        except Exception:  # committed already; subscribers resync from snapshots
-            log.warning("publish failed", exc_info=True, extra={"market": symbol})
+            if payload["trades"]:
+                pipe.publish(
+                    f"market:{symbol}:trades",
+                    orjson.dumps(
+                        {
+                            "market": symbol,
+                            "sequence": payload["sequence"],
+                            "trades": payload["trades"],
+                        }
+                    ),
+                )
+            for user_id, changes in by_user.items():
+                pipe.publish(f"user:{user_id}:orders", orjson.dumps({"orders": changes}))
+            pipe.publish(PROCESSED_CHANNEL, orjson.dumps({"market": symbol, "orders": processed}))
+            await pipe.execute()
+    except Exception:  # committed already; subscribers resync from snapshots
+        log.warning("publish failed", exc_info=True, extra={"market": symbol})
 
 
 class Batcher:

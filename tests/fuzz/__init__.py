@@ -1,0 +1,1 @@
+"""Fuzz tests: generated GraphQL documents against the real server."""
