@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.tables import assets, markets
 from backend.domain.errors import InvalidInput, NotFound
-from backend.domain.markets import MarketConfig, MarketStatus
+from backend.domain.markets import MarketConfig
+from queries.markets import market_from_row
 
 
 async def asset_precision(conn: AsyncConnection, code: str, field: str) -> int:
@@ -28,18 +29,4 @@ async def load_market(
     row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(f"market {symbol!r} does not exist")
-    return MarketConfig(
-        symbol=row.symbol,
-        base=row.base,
-        quote=row.quote,
-        tick_size=row.tick_size,
-        step_size=row.step_size,
-        min_quantity=row.min_quantity,
-        max_quantity=row.max_quantity,
-        min_notional=row.min_notional,
-        maker_fee=row.maker_fee,
-        taker_fee=row.taker_fee,
-        price_band=row.price_band,
-        market_protection=row.market_protection,
-        status=MarketStatus(row.status),
-    )
+    return market_from_row(row)
