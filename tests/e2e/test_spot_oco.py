@@ -147,6 +147,42 @@ async def test_the_stop_trigger_ends_the_limit_leg_then_executes(client: GraphQL
     }
 
 
+async def test_a_triggered_stop_limit_leg_rests_on_the_shared_hold(client: GraphQLClient,
+                                                                   admin_token: str) -> None:
+    # given: last price 100; a sell OCO of 1 (limit 110, stop-limit 89 from 90); a bid at 90
+    market = await new_market(client, admin_token)
+    await set_last_price(client, admin_token, market, "100.00")
+    trader = await new_trader(client, admin_token, market)
+    maker = await new_trader(client, admin_token, market)
+    seller = await new_trader(client, admin_token, market)
+    pair = await oco(client, trader, market, "SELL", "1.000", "110.00", "90.00",
+                     stopLimitPrice="89.00")
+    limit_id, stop_id = pair["limitOrder"]["id"], pair["stopOrder"]["id"]
+    await limit(client, maker, market, "BUY", "90.00", "1.000")
+    # when: a trade prints at 90, taking the only bid
+    trigger = await limit(client, seller, market, "SELL", "90.00", "1.000")
+    assert trigger["status"] == "FILLED", trigger
+    # then: the limit leg expired; the stop leg is a limit sell of 1 at 89, resting on the
+    # OCO's one hold
+    orders = await my_orders(client, trader, market)
+    assert (orders[limit_id]["status"], orders[limit_id]["expiryReason"]) == (
+        "EXPIRED", "OCO_SIBLING_TRIGGERED")
+    assert (orders[stop_id]["status"], orders[stop_id]["filledQuantity"]) == ("NEW", "0.000")
+    assert await balances(client, trader, market) == {
+        market.base: ("99.00000000", "1.00000000"),
+        market.quote: ("100000.000000", "0.000000"),
+    }
+    # when: someone buys 1 at 89
+    await limit(client, maker, market, "BUY", "89.00", "1.000")
+    # then: the stop leg sells as the maker, and nothing stays held
+    orders = await my_orders(client, trader, market)
+    assert (orders[stop_id]["status"], orders[stop_id]["filledQuantity"]) == ("FILLED", "1.000")
+    assert await balances(client, trader, market) == {
+        market.base: ("99.00000000", "0.00000000"),
+        market.quote: ("100088.911000", "0.000000"),
+    }
+
+
 async def test_a_triggered_buy_stop_leg_spends_from_the_shared_hold(client: GraphQLClient,
                                                                    admin_token: str) -> None:
     # given: last price 100; a buy OCO of 1 (limit 90, stop-market 110): holds 110 x 1.1 = 121
