@@ -48,6 +48,7 @@ import psycopg
 
 from bench.common import emit_json, environment, latency_us
 from bench.stack import (
+    BENCH_ENV,
     Api,
     Market,
     MemorySampler,
@@ -55,6 +56,7 @@ from bench.stack import (
     Trader,
     admin_login,
     create_market,
+    drain,
     durability,
     durability_on,
     load_average,
@@ -71,20 +73,21 @@ MAX_LOTS = 20  # up to 0.020 at step 0.001
 CROSS = 0.55
 WRK_TIMEOUT_S = 10  # longer than the 2 s placeOrder wait: a slow answer is a latency, not an error
 _ANSWER_KEYS = (
-    "answered", "filled", "partially_filled", "new", "pending_new", "expired",
-    "other_status", "error_answers", "http_errors",
-)  # fmt: skip
+    "answered",
+    "filled",
+    "partially_filled",
+    "new",
+    "pending_new",
+    "expired",
+    "other_status",
+    "error_answers",
+    "http_errors",
+)
 WRK_MISSING = (
     "wrk is not installed: the HTTP load generator this bench uses. Install it with\n"
     "    apt-get update && apt-get install -y wrk\n"
     "or run the (slower, same-machine Python) fallback with --loadgen python."
 )
-STACK_ENV = {
-    # Resting orders pile up over a run: lift the per-user open-order limits (not what is
-    # measured). Everything else, including the placeOrder wait, keeps its default.
-    "EXCHANGE_MAX_OPEN_ORDERS": str(10**9),
-    "EXCHANGE_MAX_OPEN_STOP_ORDERS": str(10**9),
-}
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ async def run_python(stack: Stack, market: Market, traders: list[Trader], phase:
     next_slot = 0.0
     start = time.perf_counter()
     deadline = start + phase.duration
-    limits = httpx.Limits(max_connections=phase.connections, max_keepalive_connections=phase.connections)
+    limits = httpx.Limits(
+        max_connections=phase.connections, max_keepalive_connections=phase.connections
+    )
 
     async def one(http: httpx.AsyncClient) -> None:
         nonlocal counter, next_slot, first_error
@@ -366,6 +371,9 @@ def describe(row: dict[str, Any]) -> str:
     )
 
 
+UNREACHED = "; the rate was NOT reached: connections queued, so latency is understated"
+
+
 def check_targets(rows: list[dict[str, Any]], rate: float) -> list[str]:
     """Reported, never asserted."""
     notes = []
@@ -381,8 +389,8 @@ def check_targets(rows: list[dict[str, Any]], rate: float) -> list[str]:
             ok = reached and row["latency_ms"]["p99"] < 50 and rate >= 500
             notes.append(
                 f"p99 < 50 ms at 500 orders/s: {'met' if ok else 'NOT met'} (p99"
-                f" {row['latency_ms']['p99']:.1f} ms at {row['orders_per_s']:,.1f}/s of {rate:g}/s"
-                f" offered{'' if reached else '; the rate was NOT reached, so latency is understated'})"
+                f" {row['latency_ms']['p99']:.1f} ms at {row['orders_per_s']:,.1f}/s of"
+                f" {rate:g}/s offered{'' if reached else UNREACHED})"
             )
         if row["database"]["crossing_share"] < 0.5:
             notes.append(f"{row['phase']}: fewer than half of the orders traded as takers")
@@ -395,7 +403,6 @@ def check_targets(rows: list[dict[str, Any]], rate: float) -> list[str]:
 
 
 async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
     run_id = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
         api = Api(http)
@@ -411,9 +418,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     )
     phases = []
     if args.warmup > 0:
-        phases.append(
-            Phase("warmup", args.connections, args.threads, 0, args.warmup, f"{run_id}w")
-        )
+        phases.append(Phase("warmup", args.connections, args.threads, 0, args.warmup, f"{run_id}w"))
     for name in args.phases.split(","):
         if name == "throughput":
             phases.append(
@@ -421,23 +426,35 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             )
         elif name == "paced":
             phases.append(
-                Phase(name, args.paced_connections, args.threads, args.rate, args.duration,
-                      f"{run_id}p")  # fmt: skip
+                Phase(
+                    name,
+                    args.paced_connections,
+                    args.threads,
+                    args.rate,
+                    args.duration,
+                    f"{run_id}p",
+                )
             )
         else:
             raise SystemExit(f"unknown phase {name!r} (throughput, paced)")
     rows = []
-    for i, phase in enumerate(phases):
-        row = await run_phase(stack, market, traders, phase, args.loadgen, args.seed + i, workdir)
-        print(describe(row), flush=True)
-        if phase.name != "warmup":
-            rows.append(row)
-    shutil.rmtree(workdir, ignore_errors=True)
-    memory = stack.memory()
-    return {"market": market.symbol, "rows": rows, "memory_end": memory}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        for i, phase in enumerate(phases):
+            left = await drain(stack, market)
+            row = await run_phase(
+                stack, market, traders, phase, args.loadgen, args.seed + i, workdir
+            )
+            row["pending_new_before"] = left
+            print(describe(row), flush=True)
+            if phase.name != "warmup":
+                rows.append(row)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"market": market.symbol, "rows": rows, "memory_end": stack.memory()}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=float, default=60, help="seconds per measured phase")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of unmeasured load")
@@ -449,7 +466,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--traders", type=int, default=100)
     parser.add_argument("--loadgen", choices=("wrk", "python"), default="wrk")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, stack: Stack | None = None) -> dict[str, Any]:
+    """Runs the bench on a stack of its own (or on `stack`: the smoke test shares one)."""
+    args = parse_args(argv)
     if args.loadgen == "wrk" and shutil.which("wrk") is None:
         print(WRK_MISSING, file=sys.stderr)
         raise SystemExit(2)
@@ -461,7 +483,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f" {os.cpu_count()} CPUs; no rate limits exist yet (nothing throttles the load)",
         flush=True,
     )
-    with running_stack("bench_api", STACK_ENV) as stack:
+    if stack is None:
+        with running_stack("bench_api") as own:
+            result = asyncio.run(bench(args, own))
+    else:
         result = asyncio.run(bench(args, stack))
     for note in check_targets(result["rows"], args.rate):
         print(f"  {note}")
@@ -481,7 +506,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "cross_fraction": CROSS,
             "place_order_wait_s": float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             "rate_limits": "none exist yet",
-            "stack_env": STACK_ENV,
+            "stack_env": BENCH_ENV,
             **durable,
         },
         "cpus": os.cpu_count(),

@@ -1,5 +1,6 @@
-"""The real stack for end-to-end benchmarks: `exchange api`, `exchange worker` and `exchange matcher`
-as subprocesses against a fresh, migrated database on DATABASE_URL's server; torn down after.
+"""The real stack for end-to-end benchmarks: `exchange api`, `exchange worker` and
+`exchange matcher` as subprocesses against a fresh, migrated database on DATABASE_URL's server;
+torn down after.
 
 Also: a small GraphQL client (the operation documents in graphql/operations), markets and funded
 traders made through the API as an admin, and per-process CPU time and memory read from /proc.
@@ -35,6 +36,13 @@ ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway database's a
 TRADER_PASSWORD = "bench-trader-password"  # noqa: S105
 COMPONENTS = ("api", "worker", "matcher")
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+BENCH_ENV = {
+    # Resting orders pile up over a run: lift the per-user open-order limits (not what is
+    # measured). Everything else, including the placeOrder wait, keeps its default.
+    "EXCHANGE_MAX_OPEN_ORDERS": str(10**9),
+    "EXCHANGE_MAX_OPEN_STOP_ORDERS": str(10**9),
+}
 
 # Password hashing only runs while the traders are set up (never in a measured phase), so the
 # bench servers hash cheaply, as the test suite's do; placeOrder authenticates by token digest.
@@ -132,7 +140,9 @@ class CpuSnapshot:
         """CPU seconds used since `before`, per component and `postgres` (backends alive at
         the end; a backend that exited in between is missed, a new one counts from zero)."""
         used = {k: v - before.components.get(k, 0.0) for k, v in self.components.items()}
-        used["postgres"] = sum(v - before.backends.get(pid, 0.0) for pid, v in self.backends.items())
+        used["postgres"] = sum(
+            v - before.backends.get(pid, 0.0) for pid, v in self.backends.items()
+        )
         return used
 
 
@@ -255,7 +265,7 @@ def running_stack(
         conn.execute(f'CREATE DATABASE "{database}"')
     database_url = admin_url.rsplit("/", 1)[0] + f"/{database}"
     port = free_port()
-    env = stack_env(database_url, port, extra_env)
+    env = stack_env(database_url, port, {**BENCH_ENV, **(extra_env or {})})
     logs = Path(tempfile.mkdtemp(prefix=f"{prefix}-logs-"))
     stack = Stack(f"http://127.0.0.1:{port}", database_url, database, admin_url, env, logs)
     failed = True
@@ -387,9 +397,9 @@ async def create_market(api: Api, admin: str, stack: Stack) -> Market:
     return Market(values["symbol"], base, quote)
 
 
-async def wait_for_matcher(stack: Stack, symbol: str, timeout: float = 15) -> None:
+async def wait_for_matcher(stack: Stack, symbol: str, within: float = 15) -> None:
     """Until a matcher leads the market (the matcher process discovers markets every second)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         with psycopg.connect(stack.database_url, autocommit=True) as conn:
             row = conn.execute(
@@ -443,3 +453,20 @@ async def new_traders(
             return trader
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def drain(stack: Stack, market: Market, within: float = 30) -> int:
+    """Wait (a second at least) until the market has no PENDING_NEW orders left, e.g. from
+    requests a load generator abandoned at the end of a phase; returns how many remain."""
+    await asyncio.sleep(1)
+    deadline = time.monotonic() + within
+    while True:
+        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM orders WHERE market = %s AND status = 'PENDING_NEW'",
+                (market.symbol,),
+            ).fetchone()
+        pending = int(row[0]) if row else 0
+        if pending == 0 or time.monotonic() > deadline:
+            return pending
+        await asyncio.sleep(0.2)

@@ -77,7 +77,7 @@ def _place(
     registry.add(order_info(data, oco["order_id"] if oco else None))
     if oco:
         # The stop leg holds nothing until it fires: the pair's one hold sits on the limit leg
-        # (its row's hold_amount is 0; the Triggered record moves the hold over).
+        # (the stop row's hold_remaining is 0; the Triggered record moves the hold over).
         registry.add(replace(order_info(oco, data["order_id"]), hold_units=0))
     side, stp = SIDE[data["side"]], STP[data["self_trade_prevention"]]
     oid, owner, lots, hold = data["order_id"], data["owner"], data["lots"], data["hold_units"]

@@ -87,7 +87,13 @@ async def place_oco_order(cmd: PlaceOcoOrder, uow: UnitOfWork) -> int:
     )
     if not created:
         return limit_id
-    stop_row = {**order_row(stop_terms, market, owner), "hold_amount": 0, "hold_remaining": 0}
+    # The stop leg holds nothing until it fires; then the pair's hold moves over to it, so the
+    # most it may hold is that one hold.
+    stop_row = {
+        **order_row(stop_terms, market, owner),
+        "hold_amount": limit_row["hold_amount"],
+        "hold_remaining": 0,
+    }
     stop_id, _ = await claim_client_order_id(
         uow.conn,
         cmd.user_id,

@@ -85,6 +85,16 @@ async def test_oco_prices_must_straddle_the_last_price(client: GraphQLClient,
             ("REJECTED", "OCO_PRICES_NOT_STRADDLING")] * 2
     assert await balances(client, trader, market) == dict(
         zip((market.base, market.quote), NOTHING_HELD, strict=True))
+    # when: a sell OCO whose limit leg (110) would take a bid at 110.50
+    bidder = await new_trader(client, admin_token, market)
+    await limit(client, bidder, market, "BUY", "110.50", "1.000")
+    taking = await oco(client, trader, market, "SELL", "1.000", "110.00", "90.00")
+    # then: the limit leg is post-only, so both legs are rejected
+    assert [(leg["status"], leg["expiryReason"])
+            for leg in (taking["limitOrder"], taking["stopOrder"])] == [
+        ("REJECTED", "POST_ONLY_WOULD_TAKE")] * 2
+    assert await balances(client, trader, market) == dict(
+        zip((market.base, market.quote), NOTHING_HELD, strict=True))
 
 
 async def test_a_fill_of_the_limit_leg_ends_the_stop_leg(client: GraphQLClient,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +18,17 @@ async def _read_all(engine: AsyncEngine, after: Checkpoint, stream: str) -> list
     async with engine.connect() as conn:
         events = await read_events(conn, after, 10_000)
     return [e.position for e in events if e.stream == stream]
+
+
+async def _eventually(read: Callable[[], Awaitable[list[int]]], count: int) -> list[int]:
+    """Committed events stay hidden while any older transaction in the cluster is still open
+    (that is the ordering rule): wait until `count` are visible, as a polling reader would."""
+    for _ in range(400):
+        seen = await read()
+        if len(seen) >= count:
+            return seen
+        await asyncio.sleep(0.025)
+    return seen
 
 
 async def _position_of_last(conn: AsyncConnection) -> int:
@@ -40,7 +52,7 @@ async def test_late_commit_with_lower_position_is_not_skipped(engine: AsyncEngin
     await b.commit()
     seen_while_a_open = await _read_all(engine, Checkpoint(), stream)
     await a.commit()
-    seen_after = await _read_all(engine, Checkpoint(), stream)
+    seen_after = await _eventually(lambda: _read_all(engine, Checkpoint(), stream), 2)
     await a.close()
     await b.close()
     # then: nothing is handed out until A is done, then both, A's first
@@ -85,7 +97,11 @@ async def test_concurrent_writers_in_reverse_commit_order_are_each_read_once(
         await reader()
         await asyncio.sleep(0.005)
     await asyncio.gather(*tasks)
-    await reader()
+    for _ in range(400):  # committed, but hidden while any older transaction in the cluster runs
+        await reader()
+        if len(seen) >= writers:
+            break
+        await asyncio.sleep(0.025)
     # then: every event exactly once, though none waited for another to commit
     async with engine.connect() as conn:
         stored = (
