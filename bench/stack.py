@@ -103,6 +103,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14, 15)
 
 
+def runqueue_wait_seconds(pid: int) -> float:
+    """Time the process's threads spent runnable but waiting for a CPU (/proc schedstat): how
+    much other load on the machine held this process back."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0.0
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """Current (VmRSS) and peak (VmHWM) resident set size in MiB."""
     out = {"rss_mb": 0.0, "peak_rss_mb": 0.0}
@@ -135,6 +151,16 @@ class CpuSnapshot:
     components: dict[str, float]
     backends: dict[int, float]
     wall: float
+    waits: dict[str, float] = field(default_factory=dict)
+
+    def waited(self, before: CpuSnapshot) -> dict[str, float]:
+        """Share of the wall time since `before` each component's threads spent waiting for a
+        CPU (summed over threads, so it can pass 1 for a process with busy threads)."""
+        wall = self.wall - before.wall
+        return {
+            k: round((v - before.waits.get(k, 0.0)) / wall, 3) if wall > 0 else 0.0
+            for k, v in self.waits.items()
+        }
 
     def minus(self, before: CpuSnapshot) -> dict[str, float]:
         """CPU seconds used since `before`, per component and `postgres` (backends alive at
@@ -205,6 +231,7 @@ class Stack:
             {name: cpu_seconds(p.pid) for name, p in self.procs.items()},
             {pid: cpu_seconds(pid) for pid in postgres_backend_pids(self.admin_url, self.database)},
             time.perf_counter(),
+            {name: runqueue_wait_seconds(p.pid) for name, p in self.procs.items()},
         )
 
     def memory(self) -> dict[str, dict[str, float]]:

@@ -476,7 +476,8 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                 await maker_load.run(args.rate, args.duration)
                 end = time.time()
                 await asyncio.sleep(2)  # deliveries in flight
-            cpu = stack.cpu().minus(cpu0)
+            cpu1 = stack.cpu()
+            cpu, waited = cpu1.minus(cpu0), cpu1.waited(cpu0)
             for c in clients:
                 c.send(f"STOP {end}")
             results = [json.loads(await c.expect("RESULT", 120)) for c in clients]
@@ -517,6 +518,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             "worker_share_of_wall": round(cpu["worker"] / window, 3),
             "postgres_share_of_wall": round(cpu["postgres"] / window, 3),
         },
+        "runqueue_wait_share": waited,
         "place_order_ms": {
             k.removesuffix("_us"): round(v / 1000, 1)
             for k, v in latency_us(maker_load.latencies_ns).items()
@@ -543,7 +545,8 @@ def describe(r: dict[str, Any], subscribers: int) -> str:
         f"  subscriber processes: CPU {[c['cpu_s'] for c in r['clients']]} s, loop lag {lag};"
         f" failures {sum(len(c['failures']) for c in r['clients'])}"
         f" {[f for c in r['clients'] for f in c['failures']][:3]}\n"
-        f"  placeOrder while driving trades: {r['place_order_ms']} ms;"
+        f"  placeOrder while driving trades: {r['place_order_ms']} ms\n"
+        f"  waiting for a CPU (share of wall): {r['runqueue_wait_share']};"
         f" load average {r['load_average']['after']}"
     )
 

@@ -103,6 +103,8 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         # Small limits so the tests can reach them.
         "EXCHANGE_MAX_OPEN_ORDERS": "20",
         "EXCHANGE_MAX_OPEN_STOP_ORDERS": "3",
+        # A loaded 2-core machine can take longer than the default 2 s to match.
+        "EXCHANGE_PLACE_ORDER_WAIT": "10",
     }
 
 

@@ -75,6 +75,9 @@ class PlaceOcoOrderInput:
         default=None, description="Stop-limit price; without it the stop leg is a stop-market."
     )
     client_order_id: str | None = strawberry.field(default=None, description="Your id.")
+    self_trade_prevention: SelfTradePrevention = strawberry.field(
+        default=SelfTradePrevention.EXPIRE_TAKER, description="STP mode of both legs."
+    )
 
 
 @strawberry.input(description="Which order: by id or by your clientOrderId.")
@@ -231,6 +234,7 @@ class SpotMutation:
                 input.stop_limit_price,
                 input.client_order_id,
                 settings,
+                input.self_trade_prevention.value,
             ),
             present,
         )

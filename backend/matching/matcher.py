@@ -18,6 +18,7 @@ from decimal import Decimal
 import orjson
 import redis.asyncio as aioredis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.event_store import Checkpoint
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 PROCESSED_CHANNEL = "spot:processed"
 MAX_IDLE_POLL_SECONDS = 0.05
+HALT_RETRY_SECONDS = 30.0
 """The longest a quiet market waits between polls for input (the first order's extra latency)."""
 
 
@@ -122,6 +124,7 @@ class ShardMatcher:
 
     async def _serve(self, conn: AsyncConnection, stop: asyncio.Event) -> None:
         led: dict[str, Batcher] = {}
+        halted: dict[str, float] = {}  # market -> when to retry after a failed batch
         next_scan = 0.0
         busy_poll = idle_poll = self.settings.matcher_poll_interval_seconds
         loop = asyncio.get_running_loop()
@@ -131,17 +134,32 @@ class ShardMatcher:
                 next_scan = loop.time() + 1.0
             worked = False
             for symbol, batcher in list(led.items()):
+                if halted.get(symbol, 0.0) > loop.time():
+                    continue
                 try:
                     worked |= await self._step(conn, symbol, batcher)
                 except Fenced:
                     log.error("fenced off: another matcher leads", extra={"market": symbol})
                     del led[symbol]
+                except Exception as exc:
+                    if is_connection_loss(exc):
+                        raise
+                    # A batch that cannot be written halts its market only (the engine may be
+                    # half-way through it, so the market reloads from the store on retry);
+                    # every other market keeps trading.
+                    log.exception("batch failed; market halted", extra={"market": symbol})
+                    await conn.rollback()
+                    halted[symbol] = loop.time() + HALT_RETRY_SECONDS
+                    led[symbol] = await self._reload(conn, symbol, batcher.epoch)
             if worked:
                 idle_poll = busy_poll
                 continue
             # Back off while every market is quiet, so idle markets cost no steady load.
             await _sleep(stop, idle_poll)
             idle_poll = min(idle_poll * 2, max(busy_poll, MAX_IDLE_POLL_SECONDS))
+
+    async def _reload(self, conn: AsyncConnection, symbol: str, epoch: int) -> Batcher:
+        return await load_batcher(conn, self.settings, symbol, epoch)
 
     async def _take_new(self, conn: AsyncConnection, led: dict[str, Batcher]) -> None:
         symbols = [m.symbol for m in await list_markets(conn)]
@@ -164,6 +182,13 @@ class ShardMatcher:
             payload, processed = await batcher.run(conn, inputs, datetime.now(UTC))
         await publish_batch(self.redis, symbol, payload, processed)
         return True
+
+
+def is_connection_loss(exc: BaseException) -> bool:
+    """The session itself is gone (so are its locks): reconnect and re-lead, never retry here."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, InterfaceError, ConnectionError))
 
 
 async def publish_batch(
