@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backend.db.tables import OPEN_ORDER_STATUSES, orders
 from backend.domain.errors import InvalidInput, NotFound, OrderNotOpen
 from backend.domain.money import require_decimal
+from backend.domain.spot.units import quantity_to_lots
 from commands.spot.acceptance import announce
 from commands.spot.market_rules import market_context
 from commands.unit_of_work import UnitOfWork
@@ -105,6 +107,7 @@ async def amend_order(cmd: AmendOrder, uow: UnitOfWork) -> int:
     )
     if quantity % context.spec.step_size != 0:
         raise InvalidInput("quantity", f"quantity must be a multiple of {context.spec.step_size}")
+    await _check_amendable(uow.conn, order_id, quantity)
     await announce(
         uow.conn,
         market,
@@ -113,7 +116,26 @@ async def amend_order(cmd: AmendOrder, uow: UnitOfWork) -> int:
             "order_id": order_id,
             "user_id": str(cmd.user_id),
             "quantity": str(quantity),
-            "lots": int(quantity / context.spec.step_size),
+            "lots": quantity_to_lots(context.spec, quantity),
         },
     )
     return order_id
+
+
+async def _check_amendable(conn: AsyncConnection, order_id: int, quantity: Decimal) -> None:
+    """What the order row can tell already; a fill racing the amend is the matcher's to judge."""
+    row = (
+        await conn.execute(
+            select(orders.c.quantity, orders.c.filled_quantity, orders.c.oco_group_id).where(
+                orders.c.id == order_id
+            )
+        )
+    ).one()
+    if row.oco_group_id is not None:
+        raise InvalidInput("orderId", "an OCO leg cannot be amended; cancel and place a new OCO")
+    if row.quantity is None or quantity >= row.quantity:
+        raise InvalidInput(
+            "quantity", "amendOrder only lowers the quantity; use cancelReplaceOrder to raise it"
+        )
+    if quantity <= row.filled_quantity:
+        raise InvalidInput("quantity", "the new quantity must stay above what is already filled")

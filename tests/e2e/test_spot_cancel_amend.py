@@ -168,7 +168,7 @@ async def test_amend_down_keeps_time_priority_and_releases_the_excess(client: Gr
     }
 
 
-async def test_amend_that_is_not_a_decrease_above_filled_changes_nothing(
+async def test_amend_that_is_not_a_decrease_above_filled_is_refused(
         client: GraphQLClient, admin_token: str) -> None:
     # given: a bid of 2 at 100 of which 0.5 filled
     market = await new_market(client, admin_token)
@@ -181,8 +181,9 @@ async def test_amend_that_is_not_a_decrease_above_filled_changes_nothing(
     # when: amended up, to the same quantity, to the filled quantity and below it
     for quantity in ("3.000", "2.000", "0.500", "0.400"):
         result = await amend(client, maker, bid["id"], quantity)
-        # then: the order stays as it was
-        assert result == unchanged, quantity
+        # then: refused with the reason, naming the field; the order stays as it was
+        assert (result["__typename"], result["field"]) == ("ValidationError", "quantity"), quantity
+    assert (await my_orders(client, maker, market))[bid["id"]]["quantity"] == "2.000"
     assert (await balances(client, maker, market))[market.quote] == (
         "99800.000000", "150.000000")
     # when: amended to a quantity off the step grid
