@@ -282,10 +282,14 @@ def stack_env(database_url: str, port: int, extra: dict[str, str] | None = None)
 
 @contextmanager
 def running_stack(
-    prefix: str = "bench", extra_env: dict[str, str] | None = None, keep_logs: bool = False
+    prefix: str = "bench",
+    extra_env: dict[str, str] | None = None,
+    keep_logs: bool = False,
+    commands: dict[str, list[str]] | None = None,
 ) -> Iterator[Stack]:
     """Create and migrate a database, start the three components, wait for /readyz; on exit
-    stop them and drop the database. Logs go to a temporary folder (printed on failure)."""
+    stop them and drop the database. Logs go to a temporary folder (printed on failure).
+    `commands` replaces a component's command line (say, a patched build to compare)."""
     admin_url = server_url()
     database = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -306,8 +310,9 @@ def running_stack(
         for name in COMPONENTS:
             out = (logs / f"{name}.log").open("wb")
             stack._log_files.append(out)
+            command = (commands or {}).get(name) or [*exe, name]
             stack.procs[name] = subprocess.Popen(
-                [*exe, name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
             )
         _wait_ready(stack)
         failed = False

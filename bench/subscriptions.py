@@ -70,6 +70,7 @@ FEEDS = ("trades", "myOrders", "redis")
 TRADES_DOC = operation("market_data/on_trades")
 MY_ORDERS_DOC = "subscription OnMyOrders { myOrders { id status filledQuantity updatedAt } }"
 CONNECT_CONCURRENCY = 50
+PRIME_WITHIN_S = 60.0
 
 
 # --- the subscriber process --------------------------------------------------------------------
@@ -454,12 +455,15 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             warm = asyncio.create_task(maker_load.run(args.rate, 3600, primed))
             try:
                 for c in clients:
-                    await c.expect("PRIMED", max(60.0, args.warmup * 10))
+                    await c.expect("PRIMED", PRIME_WITHIN_S)
             except TimeoutError:
-                raise RuntimeError(
-                    f"not every subscriber got a first message; {maker_load.placed} orders"
-                    f" placed, errors: {maker_load.errors}"
-                ) from None
+                warning = (
+                    f"not every subscriber had a first message within {PRIME_WITHIN_S:g} s"
+                    f" ({maker_load.placed} orders placed, errors {maker_load.errors[:2]});"
+                    " measuring anyway (see `primed` per client)"
+                )
+                print(f"WARNING: {warning}", flush=True)
+                note = f"{note}; {warning}" if note else warning
             finally:
                 primed.set()
                 await warm
@@ -511,7 +515,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             ),
         },
         "server_cpu_ms": {
-            "api_per_message": round(cpu["api"] * 1000 / max(messages, 1), 4),
+            "api_per_message": round(cpu["api"] * 1000 / messages, 4) if messages else None,
             "api_per_trade": round(cpu["api"] * 1000 / max(trades, 1), 2),
             "matcher_per_trade": round(cpu["matcher"] * 1000 / max(trades, 1), 2),
             "api_share_of_wall": round(cpu["api"] / window, 3),
@@ -542,7 +546,8 @@ def describe(r: dict[str, Any], subscribers: int) -> str:
         f" subscribed, peak {rss['peak_during']} ({rss['per_subscription_kb']} KiB each)\n"
         f"  server CPU: api {cpu['api_per_message']} ms/delivery ({cpu['api_share_of_wall']:.0%}"
         f" of a core), matcher {cpu['matcher_per_trade']} ms/trade\n"
-        f"  subscriber processes: CPU {[c['cpu_s'] for c in r['clients']]} s, loop lag {lag};"
+        f"  subscriber processes: {sum(c['primed'] for c in r['clients'])} of {subscribers} had"
+        f" a message before the window; CPU {[c['cpu_s'] for c in r['clients']]} s, loop lag {lag};"
         f" failures {sum(len(c['failures']) for c in r['clients'])}"
         f" {[f for c in r['clients'] for f in c['failures']][:3]}\n"
         f"  placeOrder while driving trades: {r['place_order_ms']} ms\n"
@@ -585,6 +590,8 @@ def main(argv: list[str] | None = None, stack: Stack | None = None) -> dict[str,
     print(describe(result, args.subscribers))
     lat, rss = result["latency_ms"], result["api_rss_mb"]
     p99_ok = "met" if lat["p99"] < 100 else "NOT met"
+    if not result["messages"]:
+        p99_ok = "NOT met (nothing was delivered in the window)"
     rss_ok = "met" if rss["peak_during"] < 300 else "NOT met"
     print(
         f"  targets (reported, not asserted): p99 < 100 ms: {p99_ok};"

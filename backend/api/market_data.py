@@ -189,8 +189,10 @@ def _invalid(field: str, message: str) -> GraphQLError:
 
 
 async def _scales(info: Info, market: str) -> MarketScales:
-    async with info.context.services.engine.connect() as conn:
-        scales = await get_market_scales(conn, market)
+    scales = None
+    if "\x00" not in market:  # PostgreSQL text cannot hold NUL: no market has one
+        async with info.context.services.engine.connect() as conn:
+            scales = await get_market_scales(conn, market)
     if scales is None:
         raise GraphQLError(f"market {market} does not exist", extensions={"code": "NOT_FOUND"})
     return scales

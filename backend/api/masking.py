@@ -38,6 +38,18 @@ def is_outage(error: BaseException | None) -> bool:
     return False
 
 
+def has_nul_character(error: BaseException | None) -> bool:
+    """PostgreSQL text cannot hold U+0000; psycopg refuses such a parameter before sending it,
+    so nothing was written: it is bad input, not a bug."""
+    for _ in range(5):
+        if error is None:
+            return False
+        if isinstance(error, (ValueError, psycopg.DataError)) and "NUL" in str(error):
+            return True
+        error = error.__cause__ or getattr(error, "orig", None)
+    return False
+
+
 class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected)
@@ -45,6 +57,16 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
         request_id = getattr(context, "request_id", "")
+        if has_nul_character(error.original_error):
+            return GraphQLError(
+                message="Input contains a NUL character, which no text field accepts.",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={"code": "VALIDATION_ERROR", "requestId": request_id},
+            )
         if is_outage(error.original_error):
             # Not a bug: a dependency is briefly away. Say so, so clients retry with backoff.
             log.warning(

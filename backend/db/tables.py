@@ -401,4 +401,6 @@ candles_view = Table(
 READ_MODELS: dict[str, tuple[Table, ...]] = {
     "ledger_entries": (ledger_entries_view,),
     "balances": (balances_view,),
+    "order_book": (order_book_view, order_book_sequence_view),
+    "candles": (candles_view,),
 }

@@ -94,7 +94,9 @@ def state_digest(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, str]
 
 
 def changed_tables(before: Digest, after: Digest) -> list[str]:
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 def busy(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
@@ -105,19 +107,15 @@ def busy(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
     return {name: int(value) for name, value in zip(names, row, strict=True)}  # type: ignore[call-overload]
 
 
-def wait_until_idle(
-    conn: psycopg.Connection[tuple[object, ...]], timeout: float = 15, settle: float = 0.0
-) -> None:
+def wait_until_idle(conn: psycopg.Connection[tuple[object, ...]], timeout: float = 15) -> None:
     """Until no order is PENDING_NEW, every market has a leading matcher and every matcher has
     read all of its inputs (cancels and amends are answered before the matcher acts on them;
     a new market is picked up within a second). Nothing else writes the write store by itself:
-    the worker only updates read models and their checkpoints."""
+    the worker only updates read models and their checkpoints, so no settling delay is needed."""
     deadline = time.monotonic() + timeout
     while True:
         state = busy(conn)
         if not any(state.values()):
-            if settle:
-                time.sleep(settle)
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"the matcher is not idle after {timeout}s: {state}")

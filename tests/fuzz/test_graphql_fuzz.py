@@ -1,33 +1,41 @@
 """Bad-input fuzzing of the whole GraphQL schema over real HTTP, as three roles.
 
 hypothesis-graphql generates queries and mutations over every root field of the served schema
-(valid documents with hostile values, plus a share of documents with one schema violation), and
-each is sent to the real uvicorn API (with the worker and the matcher running) as an anonymous
+(valid documents carrying hostile and plausible values, and a share with one schema violation).
+Each is sent to the real uvicorn API, with the worker and the matcher running, as an anonymous
 caller, as a funded user trading on a market with resting orders, and as the admin. For every
 case:
 
 - the HTTP status is below 500 and the body is a GraphQL JSON response;
 - no error is the masked `INTERNAL_SERVER_ERROR` (an exception nobody expected), and every error
   raised while executing carries one of the codes the API raises on purpose;
-- a query changes no state, and neither does a rejected mutation (a request-level error, or every
-  mutation payload an `Error` member): a digest of every write-store table
+- a query changes no state, and neither does a rejected mutation (refused before execution, or
+  every mutation payload an `Error` member): a digest of every write-store table
   (`tests/fuzz/state_digest.py`) is the same before and after, both taken with the matcher idle.
 
-Accepted mutations may change state (a random valid order, a registration); those cases are only
-checked for the first two points. Subscriptions are not fuzzed: hypothesis-graphql generates only
-queries and mutations, and they need a WebSocket (tests/e2e/test_subscriptions.py covers them).
+Accepted mutations may change state (a random valid order, a registration, an admin adjustment);
+those cases are checked for the first two points only. Subscriptions are not fuzzed:
+hypothesis-graphql generates queries and mutations only, and subscriptions need a WebSocket
+(tests/e2e/test_subscriptions.py covers them).
 
-`pytest tests/fuzz` runs DEFAULT_EXAMPLES per role; `pytest -m soak tests/fuzz` runs SOAK_EXAMPLES
-per role (10,000 cases in all). A failing case names the role, the document and the request id
-(`X-Request-Id: fuzz-...`), which the API's log (`server*/api.log` under pytest's temp dir) shows
-with the traceback of a masked error.
+`pytest tests/fuzz` runs DEFAULT_EXAMPLES per role with fixed seeds; `pytest -m soak tests/fuzz`
+runs SOAK_EXAMPLES per role (10,002 cases in all) with random ones. A failing case names the
+role, the document and its request id (`X-Request-Id: fuzz-...`); the API's log
+(`server*/api.log` under pytest's temporary directory) has the traceback of a masked error under
+that id.
+
+Known bugs the fuzzer found are reproduced by strict xfails at the end of this module, and
+their inputs are kept out of the generated values so that they do not hide everything else
+(drop both with the fix): NUL characters in String arguments (test_nul_in_string_arguments),
+order ids of Unicode digits that int() refuses (test_non_decimal_digit_order_id), and
+cancelReplaceOrder keeping its cancel when it refuses the new order
+(test_refused_cancel_replace_keeps_the_order; the fuzzer counts it instead of failing).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import time
+import string
 import uuid
 import zlib
 from collections import Counter
@@ -38,9 +46,9 @@ from typing import Any
 
 import graphql
 import httpx
+import hypothesis
 import psycopg
 import pytest
-import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
@@ -60,7 +68,8 @@ DEFAULT_EXAMPLES = 200
 SOAK_EXAMPLES = 3_334
 """Per role: 10,002 cases under `-m soak`."""
 
-PASSWORD = "correct-horse-9"  # noqa: S105 - the fuzz traders' password
+PASSWORD = "correct-horse-9"
+"""The fuzz traders' password (also a value the fuzzer may send)."""
 INTERNAL = "INTERNAL_SERVER_ERROR"
 EXPECTED_EXECUTION_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "VALIDATION_ERROR"})
 """The codes resolvers and permission checks raise on purpose as top-level errors."""
@@ -71,6 +80,20 @@ ERROR_TYPES = frozenset(
     t.name
     for t in _SCHEMA.get_implementations(_SCHEMA.type_map["Error"]).objects  # type: ignore[arg-type]
 )
+QUERY_FIELDS = tuple(_SCHEMA.query_type.fields)  # type: ignore[union-attr]
+MUTATION_FIELDS = tuple(_SCHEMA.mutation_type.fields)  # type: ignore[union-attr]
+WITH_ARGUMENTS = tuple(
+    name
+    for root in (_SCHEMA.query_type, _SCHEMA.mutation_type)
+    for name, f in root.fields.items()  # type: ignore[union-attr]
+    if f.args
+)
+"""Root fields with arguments: the ones NEGATIVE mode can break on their own."""
+
+CANCEL_TABLES = frozenset(
+    {"events", "orders", "ledger_accounts", "postings", "transfers", "market_state", "fills"}
+)
+"""What a cancel (the request, then the matcher's batch releasing the hold) writes."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +122,7 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(server: str, engine: AsyncEngine, settings: Settings) -> AsyncIterator[World]:
+    # `engine`: new_market waits for the matcher through the session's engine.
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
         client = GraphQLClient(http)
         login = await client.run(
@@ -185,6 +209,7 @@ class Keeper:
         self.world, self.http, self.db = world, http, db
         self.strings: list[str] = []
         self.ids: list[str] = []
+        self.open_ids: list[str] = []
         self.refresh_pools()
 
     def run(self, name: str, variables: dict[str, Any], token: str | None) -> dict[str, Any]:
@@ -204,7 +229,9 @@ class Keeper:
     def relogin(self, role: str) -> None:
         account: Account = getattr(self.world, role)
         data = self.run(
-            "accounts/login", {"input": {"email": account.email, "password": account.password}}, None
+            "accounts/login",
+            {"input": {"email": account.email, "password": account.password}},
+            None,
         )
         assert data["login"]["__typename"] == "Session", data
         account.token = data["login"]["token"]
@@ -219,7 +246,7 @@ class Keeper:
         changed |= self._replenish()
         if changed:
             wait_until_idle(self.db)
-            self.refresh_pools()
+        self.refresh_pools()
 
     def _update_market(self, **values: object) -> None:
         data = self.run(
@@ -231,12 +258,19 @@ class Keeper:
 
     def _restore_market(self) -> None:
         config = self.world.config
+        now = _market_row(self.db, self.world.market.symbol)
         values = {
-            _camel(k): format(v, "f") for k, v in config.items() if isinstance(v, Decimal)
+            _camel(k): format(v, "f")
+            for k, v in config.items()
+            if isinstance(v, Decimal) and now[k] != v
         }
-        self._update_market(status="DISABLED")  # tick and step change only while disabled
-        self._update_market(**values)
-        self._update_market(status=config["status"])
+        increments = {"tickSize", "stepSize"} & values.keys()
+        if increments and now["status"] != "DISABLED":
+            self._update_market(status="DISABLED")  # tick and step change only while disabled
+        if values:
+            self._update_market(**values)
+        if _market_row(self.db, self.world.market.symbol)["status"] != config["status"]:
+            self._update_market(status=config["status"])
         wait_until_idle(self.db)
         assert _market_row(self.db, self.world.market.symbol) == config
 
@@ -250,7 +284,10 @@ class Keeper:
         have = {(u, a): b for u, a, b in rows}
         topped = False
         for account in (self.world.user, self.world.maker):
-            for asset, low, amount in ((market.base, 100, "1000"), (market.quote, 100_000, "1000000")):
+            for asset, low, amount in (
+                (market.base, 100, "1000"),
+                (market.quote, 100_000, "1000000"),
+            ):
                 if have.get((account.user_id, asset), 0) < low:
                     data = self.run(
                         "admin/adjust_balance",
@@ -270,19 +307,23 @@ class Keeper:
         return topped
 
     def _replenish(self) -> bool:
-        market = self.world.market
+        market, user_id = self.world.market, self.world.user.user_id
         open_orders = self.db.execute(
-            "SELECT user_id::text, side, count(*) FROM orders WHERE market = %s"
-            " AND status IN ('NEW', 'PARTIALLY_FILLED') AND type = 'LIMIT' GROUP BY 1, 2",
+            "SELECT user_id::text, side, type = 'LIMIT', count(*) FROM orders"
+            " WHERE market = %s AND status IN ('NEW', 'PARTIALLY_FILLED') GROUP BY 1, 2, 3",
             (market.symbol,),
         ).fetchall()
-        counts = {(u, s): n for u, s, n in open_orders}
-        if sum(n for (u, _), n in counts.items() if u == self.world.user.user_id) >= 12:
-            # Near EXCHANGE_MAX_OPEN_ORDERS (20): make room for the fuzzer's own valid orders.
-            data = self.run("spot/cancel_all_orders", {"market": market.symbol}, self.world.user.token)
+        counts = {(u, side): n for u, side, is_limit, n in open_orders if is_limit}
+        stops = sum(n for u, _, is_limit, n in open_orders if u == user_id and not is_limit)
+        if sum(n for u, _, _, n in open_orders if u == user_id) >= 12 or stops >= 3:
+            # Near the open order limits (EXCHANGE_MAX_OPEN_ORDERS 20, ..._STOP_ORDERS 3): make
+            # room, so the fuzzer's valid orders keep reaching the matcher.
+            data = self.run(
+                "spot/cancel_all_orders", {"market": market.symbol}, self.world.user.token
+            )
             assert data["cancelAllOrders"]["__typename"] == "CancelAllResult", data
             wait_until_idle(self.db)
-            counts = {k: v for k, v in counts.items() if k[0] != self.world.user.user_id}
+            counts = {k: v for k, v in counts.items() if k[0] != user_id}
         last = self.db.execute(
             "SELECT last_price FROM market_state WHERE market = %s", (market.symbol,)
         ).fetchone()
@@ -312,20 +353,21 @@ class Keeper:
         """Known names and ids the generated values draw from, so that cases reach real
         markets, assets, accounts and orders and not only "not found"."""
         w = self.world
-        # The user's working orders first (cancel, amend and replace act on those), then the
-        # latest others: the user's ended orders and the maker's orders.
         orders = self.db.execute(
-            "SELECT id::text, client_order_id FROM orders WHERE user_id::text IN (%s, %s)"
-            " ORDER BY user_id::text = %s AND status IN ('NEW', 'PARTIALLY_FILLED') DESC,"
-            " id DESC LIMIT 30",
-            (w.user.user_id, w.maker.user_id, w.user.user_id),
+            "SELECT id::text, client_order_id, user_id::text = %s"
+            " AND status IN ('NEW', 'PARTIALLY_FILLED') AS working FROM orders"
+            " WHERE user_id::text IN (%s, %s) ORDER BY working DESC, id DESC LIMIT 30",
+            (w.user.user_id, w.user.user_id, w.maker.user_id),
         ).fetchall()
         assets = [r[0] for r in self.db.execute("SELECT code FROM assets LIMIT 20").fetchall()]
+        # The user's working orders (cancel, amend and replace act on those) get a pool of
+        # their own; the other ids are of the user's ended orders, the maker's and accounts.
+        self.open_ids[:] = [order_id for order_id, _, working in orders if working] or ["1"]
         self.ids[:] = [
             w.user.user_id,
             w.maker.user_id,
             w.admin.user_id,
-            *(order_id for order_id, _ in orders),
+            *(order_id for order_id, _, _ in orders),
         ]
         self.strings[:] = [
             w.market.symbol,
@@ -338,7 +380,7 @@ class Keeper:
             w.admin.email,
             w.user.email.upper(),
             PASSWORD,
-            *(client_order_id for _, client_order_id in orders),
+            *(client_order_id for _, client_order_id, _ in orders),
         ]
 
 
@@ -348,7 +390,7 @@ class Keeper:
 ALPHABET = st.characters(
     codec="utf-8", min_codepoint=1, max_codepoint=0xFFFF, exclude_categories=["Cs"]
 )
-"""hypothesis-graphql's alphabet without NUL (test_nul_in_string_arguments covers NUL)."""
+"""hypothesis-graphql's own alphabet without NUL (known bug: test_nul_in_string_arguments)."""
 
 TRICKY_STRINGS = (
     "",
@@ -364,9 +406,9 @@ TRICKY_STRINGS = (
     "\u202e",
     "\ufeff",
     "😀",
-    "𝟙𝟚",
-    "١٢٣",
-    "ＡＢＣ",
+    "\U0001d7d9\U0001d7da",  # mathematical double-struck 1 2
+    "\u0661\u0662\u0663",  # Arabic-Indic 1 2 3
+    "\uff21\uff22\uff23",  # fullwidth A B C
     "-",
     "BTC-USDT",
     "ETH-BTC",
@@ -405,10 +447,10 @@ TRICKY_DECIMALS = (
     "Infinity",
     "-Infinity",
     "inf",
-    "١",
-    "٣.٥",
-    "１",
-    "²",
+    "\u0661",  # Arabic-Indic 1
+    "\u0663.\u0665",  # Arabic-Indic 3.5
+    "\uff11",  # fullwidth 1
+    "\u00b2",  # superscript 2
     "9" * 15,
     "9" * 40,
     "9" * 41,
@@ -434,10 +476,9 @@ TRICKY_IDS = (
     "1 ",
     "1.5",
     "1e3",
-    "²",
-    "①",
-    "١٢",
-    "１２",
+    "\u0661\u0662",  # Arabic-Indic 12 (int() reads it)
+    "\uff11\uff12",  # fullwidth 12
+    "9" * 18,
     "9" * 19,
     "9" * 30,
     "-" + "9" * 30,
@@ -446,6 +487,11 @@ TRICKY_IDS = (
     "00000000-0000-0000-0000-000000000000",
     "not-a-uuid",
 )
+
+
+def clear_of_known_bugs(text: str) -> bool:
+    """Not an input of a known bug: digits that int() refuses (test_non_decimal_digit_order_id)."""
+    return not (text.isdigit() and not text.isdecimal())
 
 
 def known(pool: Sequence[str]) -> st.SearchStrategy[str]:
@@ -500,15 +546,17 @@ def decimal_values() -> st.SearchStrategy[graphql.ValueNode]:
     )
 
 
-def id_values(pool: Sequence[str]) -> st.SearchStrategy[graphql.ValueNode]:
+def id_values(
+    pool: Sequence[str], open_orders: Sequence[str]
+) -> st.SearchStrategy[graphql.ValueNode]:
     texts = st.one_of(
-        known(pool),
+        known(open_orders),
         known(pool),
         known(pool),
         st.sampled_from(TRICKY_IDS),
         st.integers().map(str),
         st.uuids().map(str),
-        st.text(ALPHABET, max_size=20),
+        st.text(ALPHABET, max_size=20).filter(clear_of_known_bugs),
     )
     return st.one_of(
         texts.map(nodes.String),
@@ -518,7 +566,7 @@ def id_values(pool: Sequence[str]) -> st.SearchStrategy[graphql.ValueNode]:
 
 
 def datetime_values() -> st.SearchStrategy[graphql.ValueNode]:
-    # No input takes a DateTime today; a generator is here for when one does.
+    # No input takes a DateTime today; values are here for when one does.
     return st.one_of(
         st.datetimes().map(lambda d: d.isoformat()),
         st.sampled_from(["", "2024-13-01T00:00:00", "yesterday", "9999-12-31T23:59:59+14:00"]),
@@ -544,26 +592,14 @@ def print_with_typename(document: graphql.DocumentNode) -> str:
     return graphql.print_ast(graphql.visit(document, _AddTypename()))
 
 
-QUERY_FIELDS = tuple(_SCHEMA.query_type.fields)  # type: ignore[union-attr]
-MUTATION_FIELDS = tuple(_SCHEMA.mutation_type.fields)  # type: ignore[union-attr]
-WITH_ARGUMENTS = tuple(
-    name
-    for root in (_SCHEMA.query_type, _SCHEMA.mutation_type)
-    for name, f in root.fields.items()  # type: ignore[union-attr]
-    if f.args
-)
-"""Root fields with arguments: the ones NEGATIVE mode can break on their own."""
-
-
 def documents(keeper: Keeper) -> st.SearchStrategy[str]:
     """Documents over the whole schema. Most name one root field, so that a mutation's outcome
-    is known exactly (in a document of several, an error in one hides what the others did), and
-    their selections stay small (generation time grows with the document); some are drawn over
-    every root field at once, and a fifth carry one schema violation (refused before execution).
-    """
+    is known exactly (in a document of several, an error in one hides what the others did) and
+    selections stay small (generating takes time in proportion); some are drawn over every root
+    field at once, and a fifth carry one schema violation (to be refused before execution)."""
     scalars = {
         "String": string_values(keeper.strings),
-        "ID": id_values(keeper.ids),
+        "ID": id_values(keeper.ids, keeper.open_ids),
         "Decimal": decimal_values(),
         "DateTime": datetime_values(),
     }
@@ -588,28 +624,35 @@ def documents(keeper: Keeper) -> st.SearchStrategy[str]:
 # One case.
 
 
-def classify(document: str, body: dict[str, Any]) -> str:
-    """`query`, or for a mutation `rejected` (nothing may have changed), `accepted`, or
-    `unknown` (an earlier field of the same document may have run before one failed)."""
-    operation_node = graphql.parse(document).definitions[0]
-    assert isinstance(operation_node, graphql.OperationDefinitionNode)
-    if operation_node.operation == graphql.OperationType.QUERY:
-        return "query"
-    roots = [
+def operation_of(document: str) -> graphql.OperationDefinitionNode:
+    node = graphql.parse(document).definitions[0]
+    assert isinstance(node, graphql.OperationDefinitionNode)
+    return node
+
+
+def root_fields(document: str) -> list[str]:
+    return [
         s.alias.value if s.alias else s.name.value
-        for s in operation_node.selection_set.selections
+        for s in operation_of(document).selection_set.selections
         if isinstance(s, graphql.FieldNode)
     ]
+
+
+def classify(document: str, body: dict[str, Any]) -> str:
+    """`query`; or for a mutation `rejected` (nothing may have changed), `accepted`, or
+    `unknown` (an earlier field of the same document may have run before one failed)."""
+    if operation_of(document).operation == graphql.OperationType.QUERY:
+        return "query"
+    roots = root_fields(document)
     errors = body.get("errors") or []
     data = body.get("data")
     located = [e for e in errors if e.get("path")]
     if data is None:
         if not located:
-            return "rejected"  # refused before execution (parsing, validation, limits)
-        # Root fields are non-null: one field's error nulls `data` and stops the (serial)
+            return "rejected"  # refused before execution: parsing, validation, limits
+        # Root fields are non-null: an error in one nulls `data` and ends the (serial)
         # execution. Only when the very first field failed at its root did nothing run.
-        first = located[0]["path"]
-        return "rejected" if len(located) == 1 and first == [roots[0]] else "unknown"
+        return "rejected" if [e["path"] for e in located] == [[roots[0]]] else "unknown"
     payloads = [data.get(name) for name in roots]
     if all(isinstance(p, dict) and p.get("__typename") in ERROR_TYPES for p in payloads):
         return "rejected"
@@ -622,36 +665,26 @@ class Fuzzer:
     keeper: Keeper
     db: psycopg.Connection[Any]
     http: httpx.Client
+    tolerate_known_bugs: bool = True
     stats: Counter[str] = field(default_factory=Counter)
-    times: Counter[str] = field(default_factory=Counter)
-    outcomes: Counter[str] = field(default_factory=Counter)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def case(self, document: str) -> None:
-        t0 = time.perf_counter()
         self.keeper.restore()
-        t1 = time.perf_counter()
-        request_id = f"fuzz-{self.role}-{next(self.numbers)}-{uuid.uuid4().hex[:6]}"
+        request_id = f"fuzz-{self.role}-{next(self.numbers)}-{uuid.uuid4().hex[:8]}"
         headers = {"x-request-id": request_id}
         token = self.keeper.token(self.role)
         if token:
             headers["authorization"] = f"Bearer {token}"
         before = state_digest(self.db)
-        t2 = time.perf_counter()
         response = self.http.post("/graphql", json={"query": document}, headers=headers)
-        t3 = time.perf_counter()
         wait_until_idle(self.db)
-        t4 = time.perf_counter()
         after = state_digest(self.db)
-        t5 = time.perf_counter()
-        self.times.update({"restore": t1 - t0, "digest": t2 - t1 + t5 - t4, "post": t3 - t2, "idle": t4 - t3})
-        if t3 - t2 > 0.5:
-            print("SLOW", t3 - t2, document[:300])
         if token and "logout" in document:
             self.keeper.relogin(self.role)  # a fuzzed logout may have revoked it
 
-        where = f"role {self.role}, request id {request_id}\n{document}\n"
-        assert response.status_code < 500, f"HTTP {response.status_code} ({where}): {response.text}"
+        where = f"role {self.role}, request id {request_id}:\n{document}\n"
+        assert response.status_code < 500, f"{where}HTTP {response.status_code}: {response.text}"
         body = response.json()
         assert isinstance(body, dict) and ("data" in body or "errors" in body), where + str(body)
         problems = []
@@ -660,37 +693,31 @@ class Fuzzer:
             if code == INTERNAL:
                 problems.append(f"masked unexpected error: {error}")
             elif error.get("path") and code not in EXPECTED_EXECUTION_CODES:
-                problems.append(f"unmasked execution error: {error}")
+                # e.g. a GraphQLError from graphql-core itself (not masked), or an "outage"
+                # (SERVICE_UNAVAILABLE) while the database and Redis are up
+                problems.append(f"execution error with an unexpected code: {error}")
         verdict = classify(document, body)
         self.stats[verdict] += 1
-        for error in body.get("errors") or []:
-            where_ = error.get("path", ["request"])[0]
-            self.outcomes[f"{where_}:{(error.get('extensions') or {}).get('code')}"] += 1
-        for name, payload in (body.get("data") or {}).items():
-            self.outcomes[f"{name}:{payload.get('__typename') if isinstance(payload, dict) else type(payload).__name__}"] += 1
         if verdict in ("query", "rejected") and before != after:
-            problems.append(
-                f"{verdict} changed state: tables {changed_tables(before, after)};"
-                f" response {str(body)[:2000]}"
-            )
-        if problems and os.environ.get("FUZZ_COLLECT"):
-            with open(os.environ["FUZZ_COLLECT"], "a") as out:
-                out.write(where + "\n".join(problems) + "\n=====\n")
-            return
+            changed = changed_tables(before, after)
+            if (
+                self.tolerate_known_bugs
+                and root_fields(document) == ["cancelReplaceOrder"]
+                and set(changed) <= CANCEL_TABLES
+            ):
+                self.stats["known bug: cancelReplaceOrder keeps its cancel"] += 1
+            else:
+                problems.append(
+                    f"{verdict} request changed state: tables {changed}; response {body}"
+                )
         assert not problems, where + "\n".join(problems)
 
 
 def fuzz(
     world: World, server: str, settings_: Settings, role: str, examples: int, *, seeded: bool
 ) -> None:
-    with (
-        connect(settings_.database_url) as db,
-        httpx.Client(base_url=server, timeout=30) as http,
-    ):
-        keeper = Keeper(world, http, db)
-        fuzzer = Fuzzer(role, keeper, db, http)
-        if os.environ.get("FUZZ_EXAMPLES"):
-            examples, seeded = int(os.environ["FUZZ_EXAMPLES"]), False
+    with connect(settings_.database_url) as db, httpx.Client(base_url=server, timeout=30) as http:
+        fuzzer = Fuzzer(role, Keeper(world, http, db), db, http)
 
         @hypothesis.settings(
             max_examples=examples,
@@ -698,17 +725,16 @@ def fuzz(
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        @given(document=documents(keeper))
+        @given(document=documents(fuzzer.keeper))
         def run(document: str) -> None:
             fuzzer.case(document)
 
-        if seeded:  # the same cases every run (their ids and names come from the world)
+        if seeded:  # the same documents every run (names and ids come from the world)
             run = hypothesis.seed(zlib.crc32(role.encode()))(run)
         run()
+        print(f"\nfuzz as {role}: {dict(fuzzer.stats)}")  # shown with -s
+        # Not vacuous: most cases had their state checked.
         checked = fuzzer.stats["query"] + fuzzer.stats["rejected"]
-        print(f"\nfuzz {role}: {dict(fuzzer.stats)} {dict(fuzzer.times)}")
-        print(sorted(fuzzer.outcomes.items()))  # noqa: T201 - shown with -s
-        # Guard against a vacuous run: most cases must have had their state checked.
         assert checked >= sum(fuzzer.stats.values()) // 2, fuzzer.stats
 
 
@@ -721,3 +747,199 @@ def test_fuzz_graphql(world: World, server: str, settings: Settings, role: str) 
 @pytest.mark.parametrize("role", ROLES)
 def test_fuzz_graphql_soak(world: World, server: str, settings: Settings, role: str) -> None:
     fuzz(world, server, settings, role, SOAK_EXAMPLES, seeded=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Known bugs the fuzzer found, reproduced exactly. Strict: a fix makes them fail as XPASS; then
+# drop the xfail and the matching exclusion above (ALPHABET, clear_of_known_bugs, CANCEL_TABLES).
+
+
+def check_one(world: World, server: str, settings_: Settings, role: str, document: str) -> None:
+    """One case with the fuzzer's checks, known bugs not tolerated."""
+    with connect(settings_.database_url) as db, httpx.Client(base_url=server, timeout=30) as http:
+        Fuzzer(role, Keeper(world, http, db), db, http, tolerate_known_bugs=False).case(document)
+
+
+NUL_BUG = (
+    "NUL in a String argument reaches PostgreSQL (psycopg.DataError: text fields cannot contain"
+    " NUL): masked INTERNAL_SERVER_ERROR instead of NotFound/ValidationError"
+)
+ORDER = 'side: BUY, type: LIMIT, price: "95", quantity: "1"'
+OCO = 'side: BUY, quantity: "1", price: "95", stopPrice: "120"'
+SPEC = 'tickSize: "0.01", stepSize: "0.001", minQuantity: "0.001", maxQuantity: "10"'
+ADJUST = 'amount: "1", idempotencyKey: "$unique"'
+NUL_CASES = {
+    # name: (role, root field and arguments), one case per String or ID argument; $nul is a NUL
+    "markets.symbol": ("anonymous", 'markets(symbol: "A$nul")'),
+    "myOrders.market": ("user", 'myOrders(market: "A$nul")'),
+    "myOrders.after": ("user", 'myOrders(after: "A$nul")'),
+    "myTrades.market": ("user", 'myTrades(market: "A$nul")'),
+    "myTrades.after": ("user", 'myTrades(after: "A$nul")'),
+    "me.ledgerEntries.after": ("user", 'me { ledgerEntries(after: "A$nul") { __typename } }'),
+    "adminUsers.after": ("admin", 'adminUsers(after: "A$nul")'),
+    "register.email": (
+        "anonymous",
+        'register(input: {email: "a$nul@example.com", password: "long-enough-1"})',
+    ),
+    "register.password": (
+        "anonymous",
+        'register(input: {email: "$unique@example.com", password: "long-enough$nul"})',
+    ),
+    "login.email": (
+        "anonymous",
+        'login(input: {email: "a$nul@example.com", password: "long-enough-1"})',
+    ),
+    "login.password": ("anonymous", 'login(input: {email: "$email", password: "x$nul"})'),
+    "placeOrder.market": ("user", f'placeOrder(input: {{{ORDER}, market: "A$nul"}})'),
+    "placeOrder.clientOrderId": (
+        "user",
+        f'placeOrder(input: {{{ORDER}, market: "$symbol", clientOrderId: "a$nul"}})',
+    ),
+    "placeOcoOrder.market": ("user", f'placeOcoOrder(input: {{{OCO}, market: "A$nul"}})'),
+    "placeOcoOrder.clientOrderId": (
+        "user",
+        f'placeOcoOrder(input: {{{OCO}, market: "$symbol", clientOrderId: "a$nul"}})',
+    ),
+    "cancelOrder.orderId": ("user", 'cancelOrder(input: {orderId: "1$nul"})'),
+    "cancelOrder.clientOrderId": ("user", 'cancelOrder(input: {clientOrderId: "a$nul"})'),
+    "cancelAllOrders.market": ("user", 'cancelAllOrders(market: "A$nul")'),
+    "amendOrder.orderId": ("user", 'amendOrder(input: {orderId: "1$nul", quantity: "1"})'),
+    "cancelReplaceOrder.cancel.clientOrderId": (
+        "user",
+        f'cancelReplaceOrder(input: {{cancel: {{clientOrderId: "a$nul"}},'
+        f' order: {{{ORDER}, market: "$symbol"}}}})',
+    ),
+    "adminCreateAsset.code": ("admin", 'adminCreateAsset(input: {code: "AB$nul", precision: 2})'),
+    "adminCreateMarket.symbol": (
+        "admin",
+        f'adminCreateMarket(input: {{{SPEC}, symbol: "A$nul", base: "$base", quote: "$quote"}})',
+    ),
+    "adminCreateMarket.base": (
+        "admin",
+        f'adminCreateMarket(input: {{{SPEC}, symbol: "$symbol", base: "A$nul", quote: "$quote"}})',
+    ),
+    "adminCreateMarket.quote": (
+        "admin",
+        f'adminCreateMarket(input: {{{SPEC}, symbol: "$symbol", base: "$base", quote: "A$nul"}})',
+    ),
+    "adminUpdateMarket.symbol": (
+        "admin",
+        'adminUpdateMarket(input: {symbol: "A$nul", makerFee: "0.002"})',
+    ),
+    "adminUpdateMarket.reason": (
+        "admin",
+        'adminUpdateMarket(input: {symbol: "$symbol", makerFee: "0.002", reason: "r$nul"})',
+    ),
+    "adminAdjustBalance.userId": (
+        "admin",
+        f'adminAdjustBalance(input: {{{ADJUST}, userId: "a$nul", asset: "$base", reason: "fuzz"}})',
+    ),
+    "adminAdjustBalance.asset": (
+        "admin",
+        f'adminAdjustBalance(input: {{{ADJUST}, userId: "$user_id", asset: "A$nul",'
+        ' reason: "fuzz"})',
+    ),
+    "adminAdjustBalance.reason": (
+        "admin",
+        f'adminAdjustBalance(input: {{{ADJUST}, userId: "$user_id", asset: "$base",'
+        ' reason: "fuzz$nul"})',
+    ),
+    "adminAdjustBalance.idempotencyKey": (
+        "admin",
+        'adminAdjustBalance(input: {amount: "1", idempotencyKey: "k$nul", userId: "$user_id",'
+        ' asset: "$base", reason: "fuzz"})',
+    ),
+}
+NUL_FAILING = frozenset(
+    {
+        "markets.symbol",
+        "myOrders.market",
+        "myTrades.market",
+        "login.email",
+        "placeOrder.market",
+        "placeOcoOrder.market",
+        "cancelOrder.clientOrderId",
+        "cancelAllOrders.market",
+        "cancelReplaceOrder.cancel.clientOrderId",
+        "adminCreateMarket.base",
+        "adminCreateMarket.quote",
+        "adminUpdateMarket.symbol",
+        "adminUpdateMarket.reason",
+        "adminAdjustBalance.asset",
+        "adminAdjustBalance.reason",
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NUL_BUG))
+        if n in NUL_FAILING
+        else n
+        for n in NUL_CASES
+    ],
+)
+def test_nul_in_string_arguments(world: World, server: str, settings: Settings, name: str) -> None:
+    role, call = NUL_CASES[name]
+    selection = "" if call.endswith("}") else " { __typename }"
+    kind = "query" if call.split("(")[0].split(" ")[0] in QUERY_FIELDS else "mutation"
+    document = string.Template(f"{kind} {{ {call}{selection} }}").substitute(
+        nul="\\u0000",
+        unique=uuid.uuid4().hex,
+        symbol=world.market.symbol,
+        base=world.market.base,
+        quote=world.market.quote,
+        user_id=world.user.user_id,
+        email=world.user.email,
+    )
+    check_one(world, server, settings, role, document)
+
+
+DIGIT_BUG = (
+    'An orderId of Unicode digits that are not decimal digits ("²") passes str.isdigit() and'
+    " then int() raises ValueError: masked INTERNAL_SERVER_ERROR instead of ValidationError"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=DIGIT_BUG)
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { cancelOrder(input: {orderId: "²"}) { __typename } }',
+        'mutation { amendOrder(input: {orderId: "²", quantity: "1"}) { __typename } }',
+        'mutation { amendOrder(input: {orderId: "①", quantity: "1"}) { __typename } }',
+        'mutation { cancelReplaceOrder(input: {cancel: {orderId: "1²"}, order: {market: "X",'
+        " side: BUY, type: LIMIT}}) { __typename } }",
+    ],
+    ids=["cancelOrder", "amendOrder", "amendOrder-circled", "cancelReplaceOrder"],
+)
+def test_non_decimal_digit_order_id(
+    world: World, server: str, settings: Settings, document: str
+) -> None:
+    check_one(world, server, settings, "user", document)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cancelReplaceOrder cancels the order, then answers the new order's ValidationError"
+    ' ("nothing was changed") with the order canceled and its hold released',
+)
+def test_refused_cancel_replace_keeps_the_order(
+    world: World, server: str, settings: Settings
+) -> None:
+    with connect(settings.database_url) as db, httpx.Client(base_url=server, timeout=30) as http:
+        keeper = Keeper(world, http, db)
+        keeper.restore()
+        row = db.execute(
+            "SELECT id FROM orders WHERE user_id::text = %s AND market = %s AND status = 'NEW'"
+            " ORDER BY id LIMIT 1",
+            (world.user.user_id, world.market.symbol),
+        ).fetchone()
+        assert row is not None
+        document = (
+            f'mutation {{ cancelReplaceOrder(input: {{cancel: {{orderId: "{row[0]}"}},'
+            f' order: {{market: "{world.market.symbol}", side: BUY, type: LIMIT,'
+            ' price: "not-a-price", quantity: "1"}}) { __typename ... on Error { code } } }'
+        )
+        Fuzzer("user", keeper, db, http, tolerate_known_bugs=False).case(document)
