@@ -85,7 +85,7 @@ async def test_client_order_id_retry_and_reuse(client: GraphQLClient, admin_toke
     market = await new_market(client, admin_token)
     trader = await new_trader(client, admin_token, market)
     order = {"side": "BUY", "type": "LIMIT", "price": "90", "quantity": "1",
-             "clientOrderId": "retry-1"}
+             "clientOrderId": "retry-" + market.base}
     first = await place(client, trader, market, **order)
     # when: the same request again, in parallel, and a different one with the same id
     again = await asyncio.gather(*[place(client, trader, market, **order) for _ in range(5)])
