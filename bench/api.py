@@ -18,11 +18,14 @@ up, then runs two phases of limit orders with unique clientOrderIds (bench/wrk/p
 
 Every answer comes after the order's transaction committed (PostgreSQL durability settings are
 checked and printed) and, with the default EXCHANGE_PLACE_ORDER_WAIT (2 s), after the matcher
-processed it; answers still PENDING_NEW (the wait ran out) are counted. About 70 % of orders are
-priced through the middle of the book; the share that really traded as takers is read from the
-database. Server CPU time (API, matcher, worker, and the PostgreSQL backends of the bench
-database) is read from /proc before and after each phase; memory is the API's and matcher's
-resident set. There are no rate limits yet (a later issue), so nothing throttles the load.
+processed it; answers still PENDING_NEW (the wait ran out) are counted. 60 % of the orders are
+priced through the whole resting band (100.00 +/- 0.50) and are smaller than resting ones, so they
+find liquidity; the share that really traded as takers is read from the database (a warning says
+if it is under half). Server CPU time (API, matcher, worker, and the PostgreSQL backends of the
+bench database) is read from /proc before and after each phase, with the share of the time each
+process waited for a CPU (/proc schedstat: the machine's other load); memory is the resident set
+of the API, matcher and worker. There are no rate limits yet (a later issue), so nothing
+throttles the load. For latency at a rate the stack sustains: `--phases paced --rate 10`.
 """
 
 from __future__ import annotations
@@ -69,8 +72,9 @@ from bench.stack import (
 LUA = Path(__file__).resolve().parent / "wrk" / "place_order.lua"
 MID_TICKS = 10_000  # 100.00 at tick 0.01
 SPREAD_TICKS = 50
-MAX_LOTS = 20  # up to 0.020 at step 0.001
-CROSS = 0.7
+MAX_LOTS = 20  # resting orders: up to 0.020 at step 0.001
+CROSS_MAX_LOTS = 10  # crossing orders are smaller on average, so the book slowly deepens
+CROSS = 0.6
 WRK_TIMEOUT_S = 30  # far above the 2 s placeOrder wait: a slow answer is a latency, not an error
 _ANSWER_KEYS = (
     "answered",
@@ -115,7 +119,8 @@ def lua_config(path: Path, market: Market, traders: list[Trader], phase: Phase, 
         f" query_json = [==[{query}]==],\n"
         f" prefix = [==[{phase.prefix}]==],\n"
         f" cross = {CROSS}, mid_ticks = {MID_TICKS}, spread_ticks = {SPREAD_TICKS},\n"
-        f" max_lots = {MAX_LOTS}, seed = {seed}, rate_per_thread = {rate_per_thread},\n"
+        f" max_lots = {MAX_LOTS}, cross_max_lots = {CROSS_MAX_LOTS}, seed = {seed},\n"
+        f" rate_per_thread = {rate_per_thread},\n"
         "}\n"
     )
 
@@ -207,10 +212,13 @@ async def run_python(stack: Stack, market: Market, traders: list[Trader], phase:
                 return
             counter += 1
             buy = rnd.random() < 0.5
-            cross = rnd.random() < CROSS
-            off = rnd.randint(1, SPREAD_TICKS)
-            ticks = MID_TICKS + (off if buy == cross else -off)
-            lots = rnd.randint(1, MAX_LOTS)
+            if rnd.random() < CROSS:  # through the whole resting band (as the Lua script)
+                ticks = MID_TICKS + (SPREAD_TICKS if buy else -SPREAD_TICKS)
+                lots = rnd.randint(1, CROSS_MAX_LOTS)
+            else:
+                off = rnd.randint(1, SPREAD_TICKS)
+                ticks = MID_TICKS + (-off if buy else off)
+                lots = rnd.randint(1, MAX_LOTS)
             order = {
                 "market": market.symbol,
                 "side": "BUY" if buy else "SELL",
@@ -508,6 +516,11 @@ def main(argv: list[str] | None = None, stack: Stack | None = None) -> dict[str,
             "traders": args.traders,
             "loadgen": args.loadgen,
             "cross_fraction": CROSS,
+            "book": {
+                "resting": f"{MID_TICKS / 100:.2f} +/- 0.01..{SPREAD_TICKS / 100:.2f},"
+                f" 0.001..{MAX_LOTS / 1000:.3f}",
+                "crossing": f"through the band, 0.001..{CROSS_MAX_LOTS / 1000:.3f}",
+            },
             "place_order_wait_s": float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             "rate_limits": "none exist yet",
             "stack_env": BENCH_ENV,

@@ -35,7 +35,17 @@ Subscription = merge_types(
 )
 
 
+# The limits' validation rules are built ONCE: the validation cache keys on the rule classes,
+# so rules made per request (what the limiter extensions do) would never hit it.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+]
+NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    rules = LIMIT_RULES if introspection else NO_INTROSPECTION_RULES
     # Factories: strawberry builds fresh extension instances per request (the parse and
     # validation LRU caches live at module level and are shared).
     extensions: list[Callable[[], SchemaExtension]] = [
@@ -43,12 +53,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         # Parsing and validating dominate the cost of a small request: cache both.
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=2_000),
     ]
-    if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -2,8 +2,9 @@
 --   wrk -t T -c C -d D --timeout 10s -s bench/wrk/place_order.lua URL/graphql -- CONFIG.lua
 -- CONFIG.lua returns a table: tokens (bearer tokens, one picked per request), market, query_json
 -- (the placeOrder document as a JSON string), prefix (clientOrderIds are prefix-thread-counter,
--- unique per run), cross (fraction of orders priced through the middle), mid_ticks, spread_ticks,
--- max_lots, seed, rate_per_thread (orders/s each thread paces itself to; 0: as fast as answered).
+-- unique per run), cross (fraction of orders priced through the book), mid_ticks, spread_ticks,
+-- max_lots, cross_max_lots, seed, rate_per_thread (orders/s each thread paces itself to; 0: as
+-- fast as answered).
 -- done() prints one line `WRK_JSON {...}` with wrk's figures and the answer counts.
 
 local ffi = require("ffi")
@@ -62,11 +63,19 @@ end
 function request()
   counter = counter + 1
   local token = tokens[((counter + (thread_id or 1) * 7919) % #tokens) + 1]
+  -- Resting orders: 1..spread_ticks away from the middle on their own side, 1..max_lots.
+  -- Crossing orders: priced through the whole resting band and smaller on average, so they
+  -- find liquidity and trade as takers while the book slowly deepens.
   local buy = math.random() < 0.5
-  local cross = math.random() < cfg.cross
-  local off = math.random(1, cfg.spread_ticks)
-  local ticks = cfg.mid_ticks + (((buy == cross) and off) or -off)
-  local lots = math.random(1, cfg.max_lots)
+  local ticks, lots
+  if math.random() < cfg.cross then
+    ticks = cfg.mid_ticks + ((buy and cfg.spread_ticks) or -cfg.spread_ticks)
+    lots = math.random(1, cfg.cross_max_lots)
+  else
+    local off = math.random(1, cfg.spread_ticks)
+    ticks = cfg.mid_ticks + ((buy and -off) or off)
+    lots = math.random(1, cfg.max_lots)
+  end
   local body = string.format(
     '{"query":%s,"variables":{"input":{"market":"%s","side":"%s","type":"LIMIT",'
       .. '"price":"%d.%02d","quantity":"%d.%03d","clientOrderId":"%s-%d-%d"}}}',

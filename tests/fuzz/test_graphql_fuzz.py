@@ -702,7 +702,7 @@ class Fuzzer:
             changed = changed_tables(before, after)
             if (
                 self.tolerate_known_bugs
-                and root_fields(document) == ["cancelReplaceOrder"]
+                and "cancelReplaceOrder" in root_fields(document)
                 and set(changed) <= CANCEL_TABLES
             ):
                 self.stats["known bug: cancelReplaceOrder keeps its cancel"] += 1
