@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.spot_helpers import SpotMarket, balances, limit, new_market, new_trader, place
+from tests.e2e.spot_helpers import (
+    SpotMarket,
+    balances,
+    limit,
+    new_market,
+    new_trader,
+    place,
+    set_last_price,
+)
 from tests.graphql_client import GraphQLClient
 
 
@@ -144,5 +152,19 @@ async def test_open_order_limit_per_market(client: GraphQLClient, admin_token: s
         assert (await limit(client, trader, market, "BUY", f"{50 + i}", "1"))["status"] == "NEW"
     # when
     refused = await limit(client, trader, market, "BUY", "49", "1")
+    # then
+    assert refused["__typename"] == "LimitExceededError"
+
+
+async def test_open_stop_order_limit(client: GraphQLClient, admin_token: str) -> None:
+    # given: a last price, and the test server's limit of 3 open stop orders per market
+    market = await new_market(client, admin_token)
+    await set_last_price(client, admin_token, market, "100")
+    trader = await new_trader(client, admin_token, market, fresh=True)
+    stop = {"side": "SELL", "type": "STOP_MARKET", "quantity": "1"}
+    for price in ("90", "91", "92"):
+        assert (await place(client, trader, market, stopPrice=price, **stop))["status"] == "NEW"
+    # when
+    refused = await place(client, trader, market, stopPrice="93", **stop)
     # then
     assert refused["__typename"] == "LimitExceededError"
