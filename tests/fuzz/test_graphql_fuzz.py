@@ -24,12 +24,12 @@ role, the document and its request id (`X-Request-Id: fuzz-...`); the API's log
 (`server*/api.log` under pytest's temporary directory) has the traceback of a masked error under
 that id.
 
-Known bugs the fuzzer found are reproduced by strict xfails at the end of this module, and
-their inputs are kept out of the generated values so that they do not hide everything else
-(drop both with the fix): NUL characters in String arguments (test_nul_in_string_arguments),
-order ids of Unicode digits that int() refuses (test_non_decimal_digit_order_id), and
-cancelReplaceOrder keeping its cancel when it refuses the new order
-(test_refused_cancel_replace_keeps_the_order; the fuzzer counts it instead of failing).
+Known bugs the fuzzer found are reproduced by strict xfails at the end of this module. So that
+they do not hide everything else, the fuzzer counts them instead of failing, or does not
+generate their input (drop both with the fix): a NUL character in adminUpdateMarket's reason
+(test_nul_in_string_arguments), order ids of Unicode digits that int() refuses
+(test_non_decimal_digit_order_id), and cancelReplaceOrder keeping its cancel when it refuses the
+new order (test_refused_cancel_replace_keeps_the_order).
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ SOAK_EXAMPLES = 3_334
 PASSWORD = "correct-horse-9"
 """The fuzz traders' password (also a value the fuzzer may send)."""
 INTERNAL = "INTERNAL_SERVER_ERROR"
-EXPECTED_EXECUTION_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "VALIDATION_ERROR"})
-"""The codes resolvers and permission checks raise on purpose as top-level errors."""
+OUTAGE = "SERVICE_UNAVAILABLE"
+"""Masked as a database or Redis outage: while both are up, a fuzz case must not cause one."""
 
 _SCHEMA = build_schema()._schema
 SDL = schema_sdl()
@@ -387,14 +387,14 @@ class Keeper:
 # ---------------------------------------------------------------------------------------------
 # Strategies for values: hostile and plausible, drawing on the world's real names and ids.
 
-ALPHABET = st.characters(
-    codec="utf-8", min_codepoint=1, max_codepoint=0xFFFF, exclude_categories=["Cs"]
-)
-"""hypothesis-graphql's own alphabet without NUL (known bug: test_nul_in_string_arguments)."""
+ALPHABET = st.characters(codec="utf-8", max_codepoint=0xFFFF, exclude_categories=["Cs"])
+"""hypothesis-graphql's own alphabet (NUL included)."""
 
 TRICKY_STRINGS = (
     "",
     " ",
+    "\x00",
+    "a\x00b",
     "\t\r\n",
     "null",
     "undefined",
@@ -486,6 +486,7 @@ TRICKY_IDS = (
     "9223372036854775808",
     "00000000-0000-0000-0000-000000000000",
     "not-a-uuid",
+    "1\x00",
 )
 
 
@@ -659,6 +660,21 @@ def classify(document: str, body: dict[str, Any]) -> str:
     return "unknown" if errors else "accepted"
 
 
+def nul_in_update_reason(document: str, body: dict[str, Any]) -> bool:
+    """The masked error of test_nul_in_string_arguments[adminUpdateMarket.reason], and only
+    that one."""
+    errors = body.get("errors") or []
+    return (
+        "\\u0000" in document
+        and bool(errors)
+        and all(
+            (e.get("extensions") or {}).get("code") == INTERNAL
+            and e.get("path") == ["adminUpdateMarket"]
+            for e in errors
+        )
+    )
+
+
 @dataclass
 class Fuzzer:
     role: str
@@ -692,10 +708,16 @@ class Fuzzer:
             code = (error.get("extensions") or {}).get("code")
             if code == INTERNAL:
                 problems.append(f"masked unexpected error: {error}")
-            elif error.get("path") and code not in EXPECTED_EXECUTION_CODES:
-                # e.g. a GraphQLError from graphql-core itself (not masked), or an "outage"
-                # (SERVICE_UNAVAILABLE) while the database and Redis are up
-                problems.append(f"execution error with an unexpected code: {error}")
+            elif code == OUTAGE:
+                problems.append(f"outage while the database and Redis are up: {error}")
+            elif error.get("path") and not code:
+                # Raised on purpose, a top-level error carries a code (UNAUTHENTICATED,
+                # VALIDATION_ERROR, NOT_FOUND, ...); one without is graphql-core's own, such as
+                # a non-null field resolving to null, and passes the masking unmasked.
+                problems.append(f"execution error without a code (unmasked): {error}")
+        if self.tolerate_known_bugs and nul_in_update_reason(document, body):
+            problems.clear()
+            self.stats["known bug: NUL in adminUpdateMarket's reason"] += 1
         verdict = classify(document, body)
         self.stats[verdict] += 1
         if verdict in ("query", "rejected") and before != after:
@@ -751,7 +773,8 @@ def test_fuzz_graphql_soak(world: World, server: str, settings: Settings, role: 
 
 # ---------------------------------------------------------------------------------------------
 # Known bugs the fuzzer found, reproduced exactly. Strict: a fix makes them fail as XPASS; then
-# drop the xfail and the matching exclusion above (ALPHABET, clear_of_known_bugs, CANCEL_TABLES).
+# drop the xfail and the matching tolerance above (nul_in_update_reason, clear_of_known_bugs,
+# CANCEL_TABLES).
 
 
 def check_one(world: World, server: str, settings_: Settings, role: str, document: str) -> None:
@@ -761,8 +784,9 @@ def check_one(world: World, server: str, settings_: Settings, role: str, documen
 
 
 NUL_BUG = (
-    "NUL in a String argument reaches PostgreSQL (psycopg.DataError: text fields cannot contain"
-    " NUL): masked INTERNAL_SERVER_ERROR instead of NotFound/ValidationError"
+    "adminUpdateMarket's reason goes into the admin.market_updated event's JSONB, where PostgreSQL"
+    " refuses \\u0000 (UntranslatableCharacter: unsupported Unicode escape sequence); the masking"
+    " recognises only psycopg's 'NUL' DataError: masked INTERNAL_SERVER_ERROR"
 )
 ORDER = 'side: BUY, type: LIMIT, price: "95", quantity: "1"'
 OCO = 'side: BUY, quantity: "1", price: "95", stopPrice: "120"'
@@ -850,25 +874,8 @@ NUL_CASES = {
         ' asset: "$base", reason: "fuzz"})',
     ),
 }
-NUL_FAILING = frozenset(
-    {
-        "markets.symbol",
-        "myOrders.market",
-        "myTrades.market",
-        "login.email",
-        "placeOrder.market",
-        "placeOcoOrder.market",
-        "cancelOrder.clientOrderId",
-        "cancelAllOrders.market",
-        "cancelReplaceOrder.cancel.clientOrderId",
-        "adminCreateMarket.base",
-        "adminCreateMarket.quote",
-        "adminUpdateMarket.symbol",
-        "adminUpdateMarket.reason",
-        "adminAdjustBalance.asset",
-        "adminAdjustBalance.reason",
-    }
-)
+NUL_FAILING = frozenset({"adminUpdateMarket.reason"})
+"""Fixed by 446cfce for the others (NUL answers VALIDATION_ERROR)."""
 
 
 @pytest.mark.parametrize(
