@@ -44,7 +44,7 @@ async def test_my_orders_snapshot_then_changes(server: str, client: GraphQLClien
         await asyncio.wait_for(until(lambda o: o["status"] == "PARTIALLY_FILLED"), 10)
         await stream.aclose()
     # then
-    assert [o["status"] for o in seen if o["id"] == resting["id"]][0] == "NEW"
+    assert next(o["status"] for o in seen if o["id"] == resting["id"]) == "NEW"
     assert seen[-1] == {"id": resting["id"], "clientOrderId": resting["clientOrderId"],
                         "status": "PARTIALLY_FILLED", "filledQuantity": "0.500",
                         "expiryReason": None}
