@@ -27,7 +27,7 @@ from commands.spot.cancel_order import (
     cancel_order,
 )
 from commands.spot.place_oco_order import PlaceOcoOrder, place_oco_order
-from commands.spot.place_order import PlaceOrder, place_order
+from commands.spot.place_order import CheckOrder, PlaceOrder, check_order, place_order
 from commands.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ HANDLERS: dict[type[Any], Handler] = {
     CreateMarket: create_market,
     UpdateMarket: update_market,
     AdjustBalance: adjust_balance,
+    CheckOrder: check_order,
     PlaceOrder: place_order,
     PlaceOcoOrder: place_oco_order,
     CancelOrder: cancel_order,

@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     MARKET_UNAVAILABLE = "MARKET_UNAVAILABLE"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
+    REPLACEMENT_REFUSED = "REPLACEMENT_REFUSED"
 
 
 @strawberry.interface(description="Every expected failure implements Error.")

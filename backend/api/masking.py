@@ -6,6 +6,7 @@ import logging
 
 import psycopg
 from graphql import GraphQLError
+from psycopg import errors as pg_errors
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from strawberry.extensions import MaskErrors
@@ -39,11 +40,14 @@ def is_outage(error: BaseException | None) -> bool:
 
 
 def has_nul_character(error: BaseException | None) -> bool:
-    """PostgreSQL text cannot hold U+0000; psycopg refuses such a parameter before sending it,
-    so nothing was written: it is bad input, not a bug."""
+    """PostgreSQL text cannot hold U+0000: psycopg refuses such a parameter before sending it,
+    and the server refuses it inside JSONB (UntranslatableCharacter), failing the transaction.
+    Either way nothing was written: it is bad input, not a bug."""
     for _ in range(5):
         if error is None:
             return False
+        if isinstance(error, pg_errors.UntranslatableCharacter):
+            return True
         if isinstance(error, (ValueError, psycopg.DataError)) and "NUL" in str(error):
             return True
         error = error.__cause__ or getattr(error, "orig", None)

@@ -13,6 +13,8 @@ from backend.api.context import Info
 from backend.api.errors import (
     AccountUnavailableError,
     DuplicateClientOrderIdError,
+    Error,
+    ErrorCode,
     InsufficientFundsError,
     LimitExceededError,
     MarketUnavailableError,
@@ -32,10 +34,10 @@ from backend.api.spot_types import (
     market_scales,
 )
 from backend.matching.registry import TERMINAL
-from commands.spot.cancel_order import AmendOrder, CancelAllOrders, CancelOrder
+from commands.spot.cancel_order import AmendOrder, CancelAllOrders, CancelOrder, order_number
 from commands.spot.order_terms import OrderRequest
 from commands.spot.place_oco_order import PlaceOcoOrder
-from commands.spot.place_order import PlaceOrder
+from commands.spot.place_order import CheckOrder, PlaceOrder
 from queries.spot import fills_of_orders, get_orders
 
 AUTH = AUTHENTICATED
@@ -104,6 +106,15 @@ class OcoOrder:
     stop_order: Order = strawberry.field(description="The stop leg.")
 
 
+@strawberry.type(
+    description="cancelReplaceOrder canceled the order, then the new order was refused for a"
+    " reason known only after the cancel (funds, limits): the old order stays canceled."
+)
+class ReplacementRefusedError(Error):
+    canceled_order: Order = strawberry.field(description="The order that was canceled.")
+    reason: str = strawberry.field(description="The new order's error code.")
+
+
 @strawberry.type(description="Markets where all your orders are being canceled.")
 class CancelAllResult:
     markets: list[str] = strawberry.field(description="Markets that had open orders.")
@@ -128,7 +139,8 @@ CancelAllOrdersResult = Annotated[
     CancelAllResult | NotFoundError, strawberry.union("CancelAllOrdersResult")
 ]
 CancelReplaceOrderResult = Annotated[
-    Order | PlaceErrors | OrderNotOpenError, strawberry.union("CancelReplaceOrderResult")
+    Order | PlaceErrors | OrderNotOpenError | ReplacementRefusedError,
+    strawberry.union("CancelReplaceOrderResult"),
 ]
 
 
@@ -282,7 +294,8 @@ class SpotMutation:
         ),
     )
     async def amend_order(self, info: Info, input: AmendOrderInput) -> CancelOrderResult:
-        target = int(input.order_id) if str(input.order_id).isdigit() else -1
+        target = order_number(str(input.order_id))
+        target = -1 if target is None else target
         with info.context.services.order_waiter.expect([target]) as amended:
 
             async def present(order_id: int) -> Order:
@@ -297,13 +310,23 @@ class SpotMutation:
     @strawberry.mutation(
         permission_classes=AUTH,
         description=(
-            "Cancel an order, then place a new one once the cancel is done; if the cancel fails"
-            " (the order already ended), nothing is placed."
+            "Cancel an order, then place a new one once the cancel is done. A new order that breaks"
+            " its own rules (terms, market, clientOrderId) is refused before anything changes; if"
+            " the cancel fails (the order already ended), nothing is placed; if the new order is"
+            " refused after the cancel (funds, limits), ReplacementRefusedError says so."
         ),
     )
     async def cancel_replace_order(
         self, info: Info, input: CancelReplaceOrderInput
     ) -> CancelReplaceOrderResult:
+        async def nothing(_: None) -> None:
+            return None
+
+        refused = await execute(
+            info, lambda: CheckOrder(_request(input.order), input.order.client_order_id), nothing
+        )
+        if refused is not None:
+            return refused
         canceled = await SpotMutation.cancel_order(self, info, input.cancel)
         if not isinstance(canceled, Order):
             return canceled
@@ -312,4 +335,13 @@ class SpotMutation:
                 code="ORDER_NOT_OPEN",
                 message=f"the order is {canceled.status.value}; nothing placed",
             )
-        return await SpotMutation.place_order(self, info, input.order)
+        placed = await SpotMutation.place_order(self, info, input.order)
+        if isinstance(placed, Error):
+            return ReplacementRefusedError(
+                code=ErrorCode.REPLACEMENT_REFUSED.value,
+                message=f"order {canceled.id} was canceled, but the new order was refused:"
+                f" {placed.message}",
+                canceled_order=canceled,
+                reason=placed.code,
+            )
+        return placed

@@ -3,6 +3,7 @@ switch). The matcher carries them out in sequence; a request for an ended order 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +40,15 @@ class AmendOrder:
     quantity: object
 
 
+ORDER_ID = re.compile(r"[0-9]{1,18}")
+"""ASCII digits only: str.isdigit() also takes "²" (int() refuses it) and Arabic-Indic digits."""
+
+
+def order_number(order_id: str) -> int | None:
+    """The order id as a number, or None when it cannot name an order."""
+    return int(order_id) if ORDER_ID.fullmatch(order_id) else None
+
+
 async def find_own_order(
     conn: AsyncConnection, user_id: uuid.UUID, order_id: str | None, client_order_id: str | None
 ) -> tuple[int, str, str]:
@@ -47,9 +57,10 @@ async def find_own_order(
         raise InvalidInput("orderId", "give exactly one of orderId and clientOrderId")
     query = select(orders.c.id, orders.c.market, orders.c.status).where(orders.c.user_id == user_id)
     if order_id is not None:
-        if not order_id.isdigit() or len(order_id) > 18:
+        number = order_number(order_id)
+        if number is None:
             raise InvalidInput("orderId", "orderId is not a valid order id")
-        query = query.where(orders.c.id == int(order_id))
+        query = query.where(orders.c.id == number)
     else:
         query = query.where(orders.c.client_order_id == client_order_id)
     row = (await conn.execute(query)).first()

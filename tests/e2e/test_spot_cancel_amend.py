@@ -244,3 +244,41 @@ async def test_cancel_replace_places_nothing_when_the_cancel_fails(client: Graph
     assert (missing["__typename"], missing["code"]) == ("NotFoundError", "NOT_FOUND")
     assert list(await my_orders(client, maker, market)) == [filled["id"]]
     assert await balances(client, maker, market) == before
+
+
+async def test_cancel_replace_refuses_a_bad_new_order_before_canceling(
+        client: GraphQLClient, admin_token: str) -> None:
+    # given: a bid of 1 at 99
+    market = await new_market(client, admin_token)
+    trader = await new_trader(client, admin_token, market)
+    bid = await limit(client, trader, market, "BUY", "99.00", "1.000")
+    before = await balances(client, trader, market)
+    # when: the replacement's price is off the tick; or its clientOrderId is not ASCII
+    off_tick = {"market": market.symbol, "side": "BUY", "type": "LIMIT", "price": "98.005",
+                "quantity": "1.000"}
+    bad_id = dict(off_tick, price="98.00", clientOrderId="é")
+    refused = [await cancel_replace(client, trader, {"orderId": bid["id"]}, order)
+               for order in (off_tick, bad_id)]
+    # then: both are ValidationErrors and the bid still works, its hold untouched
+    assert [(r["__typename"], r["field"]) for r in refused] == [
+        ("ValidationError", "price"), ("ValidationError", "clientOrderId")]
+    assert (await my_orders(client, trader, market))[bid["id"]]["status"] == "NEW"
+    assert await balances(client, trader, market) == before
+
+
+async def test_cancel_replace_reports_a_new_order_refused_after_the_cancel(
+        client: GraphQLClient, admin_token: str) -> None:
+    # given: a bid of 1 at 99 from a trader with 100,000 quote
+    market = await new_market(client, admin_token)
+    trader = await new_trader(client, admin_token, market)
+    bid = await limit(client, trader, market, "BUY", "99.00", "1.000")
+    # when: the replacement needs more than the whole balance
+    too_big = {"market": market.symbol, "side": "BUY", "type": "LIMIT", "price": "150.00",
+               "quantity": "999.000"}
+    result = await cancel_replace(client, trader, {"orderId": bid["id"]}, too_big)
+    # then: the answer says the old bid is canceled and why the new one was refused
+    assert result["__typename"] == "ReplacementRefusedError", result
+    assert (result["code"], result["reason"]) == ("REPLACEMENT_REFUSED", "INSUFFICIENT_FUNDS")
+    assert result["canceledOrder"] == {"id": bid["id"], "status": "CANCELED"}
+    assert (await my_orders(client, trader, market))[bid["id"]]["status"] == "CANCELED"
+    assert await balances(client, trader, market) == funded(market)

@@ -24,12 +24,10 @@ role, the document and its request id (`X-Request-Id: fuzz-...`); the API's log
 (`server*/api.log` under pytest's temporary directory) has the traceback of a masked error under
 that id.
 
-Known bugs the fuzzer found are reproduced by strict xfails at the end of this module. So that
-they do not hide everything else, the fuzzer counts them instead of failing, or does not
-generate their input (drop both with the fix): a NUL character in adminUpdateMarket's reason
-(test_nul_in_string_arguments), order ids of Unicode digits that int() refuses
-(test_non_decimal_digit_order_id), and cancelReplaceOrder keeping its cancel when it refuses the
-new order (test_refused_cancel_replace_keeps_the_order).
+Bugs the fuzzer found are pinned by the regression tests at the end of this module: a NUL
+character in any String or ID argument (test_nul_in_string_arguments), order ids of Unicode
+digits that int() refuses (test_non_decimal_digit_order_id), and cancelReplaceOrder canceling
+the old order when the new one breaks its own rules (test_refused_cancel_replace_keeps_the_order).
 """
 
 from __future__ import annotations
@@ -76,10 +74,16 @@ OUTAGE = "SERVICE_UNAVAILABLE"
 
 _SCHEMA = build_schema()._schema
 SDL = schema_sdl()
-ERROR_TYPES = frozenset(
-    t.name
-    for t in _SCHEMA.get_implementations(_SCHEMA.type_map["Error"]).objects  # type: ignore[arg-type]
+CHANGED_ERRORS = frozenset({"ReplacementRefusedError"})
+"""Errors reported after something changed (cancelReplaceOrder's cancel stands)."""
+ERROR_TYPES = (
+    frozenset(
+        t.name
+        for t in _SCHEMA.get_implementations(_SCHEMA.type_map["Error"]).objects  # type: ignore[arg-type]
+    )
+    - CHANGED_ERRORS
 )
+"""Errors that promise nothing changed."""
 QUERY_FIELDS = tuple(_SCHEMA.query_type.fields)  # type: ignore[union-attr]
 MUTATION_FIELDS = tuple(_SCHEMA.mutation_type.fields)  # type: ignore[union-attr]
 WITH_ARGUMENTS = tuple(
@@ -89,12 +93,6 @@ WITH_ARGUMENTS = tuple(
     if f.args
 )
 """Root fields with arguments: the ones NEGATIVE mode can break on their own."""
-
-CANCEL_TABLES = frozenset(
-    {"events", "orders", "ledger_accounts", "postings", "transfers", "market_state", "fills"}
-)
-"""What a cancel (the request, then the matcher's batch releasing the hold) writes."""
-
 
 # ---------------------------------------------------------------------------------------------
 # The world the cases run in: a market with resting orders from two traders, kept that way.
@@ -490,11 +488,6 @@ TRICKY_IDS = (
 )
 
 
-def clear_of_known_bugs(text: str) -> bool:
-    """Not an input of a known bug: digits that int() refuses (test_non_decimal_digit_order_id)."""
-    return not (text.isdigit() and not text.isdecimal())
-
-
 def known(pool: Sequence[str]) -> st.SearchStrategy[str]:
     """An entry of a pool that the Keeper refreshes between cases."""
     return st.integers(min_value=0, max_value=1 << 16).map(lambda i: pool[i % len(pool)])
@@ -557,7 +550,7 @@ def id_values(
         st.sampled_from(TRICKY_IDS),
         st.integers().map(str),
         st.uuids().map(str),
-        st.text(ALPHABET, max_size=20).filter(clear_of_known_bugs),
+        st.text(ALPHABET, max_size=20),
     )
     return st.one_of(
         texts.map(nodes.String),
@@ -660,28 +653,12 @@ def classify(document: str, body: dict[str, Any]) -> str:
     return "unknown" if errors else "accepted"
 
 
-def nul_in_update_reason(document: str, body: dict[str, Any]) -> bool:
-    """The masked error of test_nul_in_string_arguments[adminUpdateMarket.reason], and only
-    that one."""
-    errors = body.get("errors") or []
-    return (
-        "\\u0000" in document
-        and bool(errors)
-        and all(
-            (e.get("extensions") or {}).get("code") == INTERNAL
-            and e.get("path") == ["adminUpdateMarket"]
-            for e in errors
-        )
-    )
-
-
 @dataclass
 class Fuzzer:
     role: str
     keeper: Keeper
     db: psycopg.Connection[Any]
     http: httpx.Client
-    tolerate_known_bugs: bool = True
     stats: Counter[str] = field(default_factory=Counter)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -715,23 +692,11 @@ class Fuzzer:
                 # VALIDATION_ERROR, NOT_FOUND, ...); one without is graphql-core's own, such as
                 # a non-null field resolving to null, and passes the masking unmasked.
                 problems.append(f"execution error without a code (unmasked): {error}")
-        if self.tolerate_known_bugs and nul_in_update_reason(document, body):
-            problems.clear()
-            self.stats["known bug: NUL in adminUpdateMarket's reason"] += 1
         verdict = classify(document, body)
         self.stats[verdict] += 1
         if verdict in ("query", "rejected") and before != after:
             changed = changed_tables(before, after)
-            if (
-                self.tolerate_known_bugs
-                and "cancelReplaceOrder" in root_fields(document)
-                and set(changed) <= CANCEL_TABLES
-            ):
-                self.stats["known bug: cancelReplaceOrder keeps its cancel"] += 1
-            else:
-                problems.append(
-                    f"{verdict} request changed state: tables {changed}; response {body}"
-                )
+            problems.append(f"{verdict} request changed state: tables {changed}; response {body}")
         assert not problems, where + "\n".join(problems)
 
 
@@ -772,22 +737,15 @@ def test_fuzz_graphql_soak(world: World, server: str, settings: Settings, role: 
 
 
 # ---------------------------------------------------------------------------------------------
-# Known bugs the fuzzer found, reproduced exactly. Strict: a fix makes them fail as XPASS; then
-# drop the xfail and the matching tolerance above (nul_in_update_reason, clear_of_known_bugs,
-# CANCEL_TABLES).
+# Bugs the fuzzer found, reproduced exactly, now regression tests.
 
 
 def check_one(world: World, server: str, settings_: Settings, role: str, document: str) -> None:
-    """One case with the fuzzer's checks, known bugs not tolerated."""
+    """One case with the fuzzer's checks."""
     with connect(settings_.database_url) as db, httpx.Client(base_url=server, timeout=30) as http:
-        Fuzzer(role, Keeper(world, http, db), db, http, tolerate_known_bugs=False).case(document)
+        Fuzzer(role, Keeper(world, http, db), db, http).case(document)
 
 
-NUL_BUG = (
-    "adminUpdateMarket's reason goes into the admin.market_updated event's JSONB, where PostgreSQL"
-    " refuses \\u0000 (UntranslatableCharacter: unsupported Unicode escape sequence); the masking"
-    " recognises only psycopg's 'NUL' DataError: masked INTERNAL_SERVER_ERROR"
-)
 ORDER = 'side: BUY, type: LIMIT, price: "95", quantity: "1"'
 OCO = 'side: BUY, quantity: "1", price: "95", stopPrice: "120"'
 SPEC = 'tickSize: "0.01", stepSize: "0.001", minQuantity: "0.001", maxQuantity: "10"'
@@ -874,19 +832,9 @@ NUL_CASES = {
         ' asset: "$base", reason: "fuzz"})',
     ),
 }
-NUL_FAILING = frozenset({"adminUpdateMarket.reason"})
-"""Fixed by 446cfce for the others (NUL answers VALIDATION_ERROR)."""
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NUL_BUG))
-        if n in NUL_FAILING
-        else n
-        for n in NUL_CASES
-    ],
-)
+@pytest.mark.parametrize("name", list(NUL_CASES))
 def test_nul_in_string_arguments(world: World, server: str, settings: Settings, name: str) -> None:
     role, call = NUL_CASES[name]
     selection = "" if call.endswith("}") else " { __typename }"
@@ -900,16 +848,11 @@ def test_nul_in_string_arguments(world: World, server: str, settings: Settings, 
         user_id=world.user.user_id,
         email=world.user.email,
     )
+    """A NUL answers VALIDATION_ERROR and changes nothing, wherever PostgreSQL would refuse it
+    (a text column, or JSONB inside an event, as adminUpdateMarket's reason)."""
     check_one(world, server, settings, role, document)
 
 
-DIGIT_BUG = (
-    'An orderId of Unicode digits that are not decimal digits ("²") passes str.isdigit() and'
-    " then int() raises ValueError: masked INTERNAL_SERVER_ERROR instead of ValidationError"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=DIGIT_BUG)
 @pytest.mark.parametrize(
     "document",
     [
@@ -924,17 +867,14 @@ DIGIT_BUG = (
 def test_non_decimal_digit_order_id(
     world: World, server: str, settings: Settings, document: str
 ) -> None:
+    """Digits that str.isdigit() takes but int() refuses ("²") are a ValidationError."""
     check_one(world, server, settings, "user", document)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cancelReplaceOrder cancels the order, then answers the new order's ValidationError"
-    ' ("nothing was changed") with the order canceled and its hold released',
-)
 def test_refused_cancel_replace_keeps_the_order(
     world: World, server: str, settings: Settings
 ) -> None:
+    """A new order breaking its own rules is refused before the cancel: the old one stays."""
     with connect(settings.database_url) as db, httpx.Client(base_url=server, timeout=30) as http:
         keeper = Keeper(world, http, db)
         keeper.restore()
@@ -949,4 +889,4 @@ def test_refused_cancel_replace_keeps_the_order(
             f' order: {{market: "{world.market.symbol}", side: BUY, type: LIMIT,'
             ' price: "not-a-price", quantity: "1"}}) { __typename ... on Error { code } } }'
         )
-        Fuzzer("user", keeper, db, http, tolerate_known_bugs=False).case(document)
+        Fuzzer("user", keeper, db, http).case(document)
