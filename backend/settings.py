@@ -59,6 +59,9 @@ class Settings:
     place_order_wait_seconds: float = 2.0
     matcher_batch_size: int = 500
     matcher_poll_interval_seconds: float = 0.005
+    # Master keys for secrets at rest, `id:base64key,...`, the first current (see
+    # backend.security.envelope); empty: a development key kept in data_dir.
+    master_keys: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -87,6 +90,7 @@ class Settings:
             taker_order_max_age_ms=_int("EXCHANGE_TAKER_ORDER_MAX_AGE_MS", 10_000),
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
+            master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("EXCHANGE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("EXCHANGE_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("EXCHANGE_ARGON2_PARALLELISM", "1")
+# A fixed master key for secrets at rest (tests of rotation add their own).
+os.environ.setdefault("EXCHANGE_MASTER_KEYS", "test1:dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=")
 import socket
 import subprocess
 import sys
@@ -58,6 +60,7 @@ def settings(database_url: str, servers: ServerPair) -> Settings:
         database_url=database_url,
         redis_url=servers.redis_url,
         queue_namespace=unique_name("exchange_test"),
+        master_keys=os.environ["EXCHANGE_MASTER_KEYS"],
         bootstrap_admin_email=ADMIN_EMAIL,
         bootstrap_admin_password=ADMIN_PASSWORD,
     )

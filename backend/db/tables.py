@@ -404,3 +404,6 @@ READ_MODELS: dict[str, tuple[Table, ...]] = {
     "order_book": (order_book_view, order_book_sequence_view),
     "candles": (candles_view,),
 }
+
+# Areas that keep their tables in their own module register them on `metadata` when imported.
+from backend.db import api_key_tables, login_tables, two_factor_tables  # noqa: E402, F401
