@@ -26,6 +26,8 @@ class ErrorCode(Enum):
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     REPLACEMENT_REFUSED = "REPLACEMENT_REFUSED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    INVALID_SECOND_FACTOR = "INVALID_SECOND_FACTOR"
 
 
 @strawberry.interface(description="Every expected failure implements Error.")
@@ -96,6 +98,18 @@ class OrderNotOpenError(Error):
     pass
 
 
+@strawberry.type(description="This needs a second factor (TOTP, recovery code or SMS code).")
+class SecondFactorRequiredError(Error):
+    methods: list[str] = strawberry.field(
+        description="The factors this account can use: `TOTP`, `RECOVERY_CODE`, `SMS`."
+    )
+
+
+@strawberry.type(description="The second-factor code is wrong, expired or already used.")
+class InvalidSecondFactorError(Error):
+    pass
+
+
 AnyError = (
     ValidationError
     | InsufficientFundsError
@@ -109,6 +123,8 @@ AnyError = (
     | MarketUnavailableError
     | LimitExceededError
     | OrderNotOpenError
+    | SecondFactorRequiredError
+    | InvalidSecondFactorError
 )
 
 
@@ -119,6 +135,8 @@ def error_from(exc: domain.DomainError) -> AnyError:
         return ValidationError(code=code, message=exc.message, field=exc.field)
     if isinstance(exc, domain.InsufficientFunds):
         return InsufficientFundsError(code=code, message=exc.message, asset=exc.asset)
+    if isinstance(exc, domain.SecondFactorRequired):
+        return SecondFactorRequiredError(code=code, message=exc.message, methods=list(exc.methods))
     simple: dict[type[domain.DomainError], type[AnyError]] = {
         domain.NotFound: NotFoundError,
         domain.AlreadyExists: AlreadyExistsError,
@@ -130,5 +148,6 @@ def error_from(exc: domain.DomainError) -> AnyError:
         domain.MarketUnavailable: MarketUnavailableError,
         domain.LimitExceeded: LimitExceededError,
         domain.OrderNotOpen: OrderNotOpenError,
+        domain.InvalidSecondFactor: InvalidSecondFactorError,
     }
     return simple[type(exc)](code=code, message=exc.message)  # type: ignore[call-arg]

@@ -91,3 +91,19 @@ class Unauthenticated(Exception):
 
 class Forbidden(Exception):
     """Raised by permission checks; surfaces as a top-level error with code FORBIDDEN."""
+
+
+class SecondFactorRequired(DomainError):
+    """Two-factor authentication is enabled (or this action always needs it) and no proof came."""
+
+    code = "SECOND_FACTOR_REQUIRED"
+
+    def __init__(self, message: str, methods: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.methods = methods
+
+
+class InvalidSecondFactor(DomainError):
+    """The code is wrong, expired, or was already used."""
+
+    code = "INVALID_SECOND_FACTOR"
