@@ -1,0 +1,294 @@
+"""kill -9 at random moments: 20 times each for the matcher, the API and the projection worker,
+during a stream of crossing orders from several traders. The client journals every answer; after
+recovery every acknowledged order exists exactly once with at least the fills it was answered
+with, every refused one does not exist, the ledger reconciles, money is conserved, and the read
+models converge to the write store."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import make_engine
+from backend.settings import Settings
+from queries.ledger import reconcile
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.graphql_client import GraphQLClient, operation
+from tests.integration.crash_stack import COMPONENTS, Stack
+
+KILLS_PER_COMPONENT = 20
+TRADERS = 4
+FUNDING = {"base": Decimal("1000"), "quote": Decimal("100000")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Journal:
+    """What the client was told, by (user id, clientOrderId)."""
+
+    acked: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    refused: dict[tuple[str, str], str] = field(default_factory=dict)
+    unknown: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Sent, but the answer was lost (the API died, or said SERVICE_UNAVAILABLE): retried at
+    the end with the same clientOrderId, which must then give the one true answer."""
+    lost_answers: int = 0
+
+
+@dataclass(frozen=True)
+class Trader:
+    user_id: str
+    token: str
+
+
+@pytest.fixture
+async def db(isolated_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(isolated_settings, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def stack(isolated_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(isolated_settings, _free_port(), tmp_path)
+    for name in COMPONENTS:
+        stack.start(name)
+    yield stack
+    stack.stop()
+
+
+async def _gql(http: httpx.AsyncClient, name: str, variables: dict[str, Any],
+               token: str | None = None) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await http.post("/graphql", json={"query": operation(name),
+                                                 "variables": variables}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def _setup(stack: Stack, db: AsyncEngine) -> tuple[str, list[Trader]]:
+    async with httpx.AsyncClient(base_url=stack.base, timeout=30) as http:
+        client = GraphQLClient(http)
+        login = await client.run("accounts/login", {"input": {"email": ADMIN_EMAIL,
+                                                              "password": ADMIN_PASSWORD}})
+        admin = login["login"]["token"]
+        codes = []
+        for precision in (8, 6):
+            code = "C" + uuid.uuid4().hex[:8].upper()
+            await client.run("admin/create_asset", {"input": {"code": code,
+                                                              "precision": precision}},
+                             token=admin)
+            codes.append(code)
+        symbol = f"{codes[0]}-{codes[1]}"
+        market = {"symbol": symbol, "base": codes[0], "quote": codes[1], "tickSize": "0.01",
+                  "stepSize": "0.001", "minQuantity": "0.001", "maxQuantity": "1000",
+                  "minNotional": "1", "makerFee": "0.001", "takerFee": "0.002",
+                  "priceBand": "0.5", "marketProtection": "0.1"}
+        created = await client.run("admin/create_market", {"input": market}, token=admin)
+        assert created["adminCreateMarket"]["__typename"] == "Market", created
+        traders = []
+        for _ in range(TRADERS):
+            email = f"{uuid.uuid4().hex[:12]}@example.com"
+            credentials = {"email": email, "password": "correct-horse-9"}
+            registered = await client.run("accounts/register", {"input": credentials})
+            user_id = registered["register"]["user"]["id"]
+            session = await client.run("accounts/login", {"input": credentials})
+            for asset, amount in zip(codes, FUNDING.values(), strict=True):
+                adjusted = await client.run("admin/adjust_balance", {"input": {
+                    "userId": user_id, "asset": asset, "amount": str(amount),
+                    "reason": "crash test", "idempotencyKey": uuid.uuid4().hex}}, token=admin)
+                assert adjusted["adminAdjustBalance"]["__typename"] == "BalanceAdjustment"
+            traders.append(Trader(user_id, session["login"]["token"]))
+    await _until(lambda: _matcher_leads(db, symbol), 20)
+    return symbol, traders
+
+
+async def _matcher_leads(db: AsyncEngine, symbol: str) -> bool:
+    async with db.connect() as conn:
+        epoch = (await conn.execute(text("SELECT epoch FROM market_state WHERE market = :m"),
+                                    {"m": symbol})).scalar()
+    return bool(epoch)
+
+
+async def _until(predicate: Any, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.1)
+
+
+async def _place(http: httpx.AsyncClient, trader: Trader, order: dict[str, Any],
+                 journal: Journal) -> bool:
+    """Sends one order and journals the answer; False when the answer was lost."""
+    key = (trader.user_id, order["clientOrderId"])
+    try:
+        response = await http.post(
+            "/graphql",
+            json={"query": operation("spot/place_order"), "variables": {"input": order}},
+            headers={"authorization": f"Bearer {trader.token}"},
+        )
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        body = None
+    payload = (body or {}).get("data") or {}
+    result = payload.get("placeOrder")
+    if result is None:  # connection lost, API restarting, or a typed outage error
+        journal.unknown[key] = order
+        journal.lost_answers += 1
+        return False
+    journal.unknown.pop(key, None)
+    if result["__typename"] == "Order":
+        journal.acked[key] = result
+    else:
+        journal.refused[key] = result["code"]
+    return True
+
+
+async def _stream(http: httpx.AsyncClient, trader: Trader, symbol: str, index: int,
+                  journal: Journal, stop: asyncio.Event) -> None:
+    rnd = random.Random(index)
+    for n in range(1_000_000):
+        if stop.is_set():
+            return
+        buy = rnd.random() < 0.5
+        offset = Decimal(rnd.randint(1, 30)) / 10
+        crosses = rnd.random() < 0.5
+        price = Decimal(100) + (offset if buy == crosses else -offset)
+        order = {"market": symbol, "side": "BUY" if buy else "SELL", "type": "LIMIT",
+                 "price": str(price), "quantity": str(Decimal(rnd.randint(1, 500)) / 1000),
+                 "clientOrderId": f"t{index}-{n}"}
+        if not await _place(http, trader, order, journal):
+            await asyncio.sleep(0.2)  # the API is away: back off a little, then go on
+
+
+async def _kill_at_random(stack: Stack, stop: asyncio.Event) -> dict[str, int]:
+    rnd = random.Random(20261125)
+    schedule = [name for name in COMPONENTS for _ in range(KILLS_PER_COMPONENT)]
+    rnd.shuffle(schedule)
+    kills: dict[str, int] = defaultdict(int)
+    try:
+        for name in schedule:
+            await asyncio.sleep(rnd.uniform(0.1, 0.6))
+            stack.kill9(name)
+            kills[name] += 1
+            stack.start(name)
+            if name == "api":
+                await stack.ready()
+    finally:
+        stop.set()
+    return dict(kills)
+
+
+async def test_kill_9_of_every_component_loses_nothing(stack: Stack, db: AsyncEngine) -> None:
+    # given: the stack up, a market and funded traders
+    await stack.ready()
+    symbol, traders = await _setup(stack, db)
+    journal = Journal()
+    stop = asyncio.Event()
+    # when: the traders stream orders while components are killed -9 and restarted
+    async with httpx.AsyncClient(base_url=stack.base, timeout=30) as http:
+        streams = [asyncio.create_task(_stream(http, t, symbol, i, journal, stop))
+                   for i, t in enumerate(traders)]
+        kills = await _kill_at_random(stack, stop)
+        await asyncio.gather(*streams)
+        # recovery: every order whose answer was lost is asked again, by its clientOrderId
+        await stack.ready()
+        by_user = {t.user_id: t for t in traders}
+        for _ in range(50):
+            if not journal.unknown:
+                break
+            for (user_id, _cid), order in list(journal.unknown.items()):
+                await _place(http, by_user[user_id], order, journal)
+        assert not journal.unknown, f"{len(journal.unknown)} answers never came"
+    # then
+    assert kills == dict.fromkeys(COMPONENTS, KILLS_PER_COMPONENT)
+    assert len(journal.acked) > 100, "the stream barely ran"
+    await _until(lambda: _matcher_idle(db, symbol), 60)
+    await _check_orders(db, journal)
+    await _check_ledger(db, traders, symbol)
+    await _until(lambda: _read_models_converged(db, symbol), 60)
+    print(f"\ncrash test: kills {kills}, acked {len(journal.acked)}, refused"
+          f" {len(journal.refused)}, lost answers {journal.lost_answers}")
+
+
+async def _matcher_idle(db: AsyncEngine, symbol: str) -> bool:
+    async with db.connect() as conn:
+        pending = (await conn.execute(text(
+            "SELECT count(*) FROM orders WHERE market = :m AND status = 'PENDING_NEW'"),
+            {"m": symbol})).scalar()
+    return pending == 0
+
+
+async def _check_orders(db: AsyncEngine, journal: Journal) -> None:
+    async with db.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT o.user_id::text AS user_id, o.client_order_id, o.id, o.filled_quantity,"
+            " o.status, coalesce(sum(f.quantity), 0) AS fill_total"
+            " FROM orders o LEFT JOIN fills f ON f.maker_order_id = o.id OR f.taker_order_id = o.id"
+            " GROUP BY o.id"))).all()
+    stored = {(r.user_id, r.client_order_id): r for r in rows}
+    assert len(stored) == len(rows), "a clientOrderId names two orders"
+    for key, answer in journal.acked.items():
+        row = stored.get(key)
+        assert row is not None, f"acknowledged order {key} is missing"
+        assert str(row.id) == answer["id"], f"{key} answered as {answer['id']}, stored as {row.id}"
+        assert row.filled_quantity >= Decimal(answer["filledQuantity"]), (key, answer)
+        assert row.filled_quantity == row.fill_total, f"{key}: fills do not add up"
+    for key, code in journal.refused.items():
+        assert key not in stored, f"order {key} was refused ({code}) but exists"
+    assert set(stored) == set(journal.acked), "orders exist that nobody was told about"
+    assert sum(r.fill_total for r in rows) > 0, "nothing traded: the stream did not cross"
+
+
+async def _check_ledger(db: AsyncEngine, traders: list[Trader], symbol: str) -> None:
+    base, quote = symbol.split("-")
+    async with db.connect() as conn:
+        report = await reconcile(conn)
+        totals = dict((await conn.execute(text(
+            "SELECT asset, sum(balance) FROM ledger_accounts WHERE asset IN (:b, :q)"
+            " AND kind <> 'external' GROUP BY asset"), {"b": base, "q": quote})).all())
+    assert all(r.balanced for r in report), [r for r in report if not r.balanced]
+    assert totals == {base: FUNDING["base"] * len(traders),
+                      quote: FUNDING["quote"] * len(traders)}
+
+
+async def _read_models_converged(db: AsyncEngine, symbol: str) -> bool:
+    async with db.connect() as conn:
+        balances = (await conn.execute(text(
+            "SELECT user_id, asset, kind, balance FROM ledger_accounts"
+            " WHERE user_id IS NOT NULL AND kind IN ('available', 'locked')"))).all()
+        view = (await conn.execute(text(
+            "SELECT user_id, asset, available, locked FROM balances_view"))).all()
+        book = (await conn.execute(text(
+            "SELECT side, price, sum(quantity - filled_quantity) FROM orders WHERE market = :m"
+            " AND status IN ('NEW', 'PARTIALLY_FILLED') AND type = 'LIMIT'"
+            " GROUP BY side, price"), {"m": symbol})).all()
+        book_view = (await conn.execute(text(
+            "SELECT side, price, quantity FROM order_book_view WHERE market = :m"),
+            {"m": symbol})).all()
+    ledger: dict[tuple[Any, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for user_id, asset, kind, balance in balances:
+        ledger[(user_id, asset)][kind == "locked"] = balance
+    projected = {(u, a): [av, lo] for u, a, av, lo in view}
+    wanted_book = {(s, p): q for s, p, q in book}
+    return bool(projected == dict(ledger) and wanted_book == {(s, p): q for s, p, q in book_view})
