@@ -21,6 +21,9 @@ class Context:
     services: Services
     request_id: str
     user: SessionUser | None = None
+    # The session could not be looked up (database away): fields that need a user answer
+    # SERVICE_UNAVAILABLE instead of UNAUTHENTICATED, so clients retry rather than log out.
+    auth_unavailable: bool = False
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] = field(default_factory=dict)
 

@@ -15,10 +15,20 @@ def unauthenticated() -> GraphQLError:
     return GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
 
 
+def no_user(info: Info) -> GraphQLError:
+    """Why there is no user: none signed in, or the session store is unreachable."""
+    if info.context.auth_unavailable:
+        return GraphQLError(
+            "the service is temporarily unavailable; retry shortly",
+            extensions={"code": "SERVICE_UNAVAILABLE", "requestId": info.context.request_id},
+        )
+    return unauthenticated()
+
+
 def current_user(info: Info) -> SessionUser:
     """The signed-in user of a field guarded by IsAuthenticated or IsAdmin."""
     if info.context.user is None:
-        raise unauthenticated()
+        raise no_user(info)
     return info.context.user
 
 
@@ -27,7 +37,9 @@ class IsAuthenticated(BasePermission):
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.user is not None
+        if info.context.user is None:
+            raise no_user(info)
+        return True
 
 
 class IsAdmin(BasePermission):
@@ -36,7 +48,7 @@ class IsAdmin(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.user is None:
-            raise unauthenticated()
+            raise no_user(info)
         return info.context.user.user.role == "admin"
 
 

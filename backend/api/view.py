@@ -12,6 +12,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from backend.api.context import Context
+from backend.api.masking import is_outage
 from backend.services import Services
 from queries.accounts import get_session_user
 from queries.views import SessionUser
@@ -48,7 +49,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             if token is not None:
                 # An unknown or expired token is treated as anonymous; fields that need a user
                 # then answer UNAUTHENTICATED.
-                context.user = await self._session(token)
+                try:
+                    context.user = await self._session(token)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    context.auth_unavailable = True
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -56,7 +62,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         token = bearer_token(params.get("authorization") or params.get("Authorization"))
         if token is None:
             return {"authenticated": False}  # anonymous: public subscriptions only
-        user = await self._session(token)
+        try:
+            user = await self._session(token)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            raise ConnectionRejectionError({"reason": "service unavailable, retry"}) from exc
         if user is None:
             raise ConnectionRejectionError({"reason": "invalid or expired token"})
         context.user = user

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -25,19 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.engine import make_engine
 from backend.settings import Settings
 from queries.ledger import reconcile
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.graphql_client import GraphQLClient, operation
-from tests.integration.crash_stack import COMPONENTS, Stack
+from tests.graphql_client import operation
+from tests.integration.crash_stack import (
+    COMPONENTS,
+    FUNDING,
+    Stack,
+    Trader,
+    free_port,
+    read_models_converged,
+    setup_market,
+    until,
+)
 
 KILLS_PER_COMPONENT = 20
-TRADERS = 4
-FUNDING = {"base": Decimal("1000"), "quote": Decimal("100000")}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -52,12 +50,6 @@ class Journal:
     lost_answers: int = 0
 
 
-@dataclass(frozen=True)
-class Trader:
-    user_id: str
-    token: str
-
-
 @pytest.fixture
 async def db(isolated_settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(isolated_settings, pool_size=2)
@@ -67,74 +59,11 @@ async def db(isolated_settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def stack(isolated_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack(isolated_settings, _free_port(), tmp_path)
+    stack = Stack(isolated_settings, free_port(), tmp_path)
     for name in COMPONENTS:
         stack.start(name)
     yield stack
     stack.stop()
-
-
-async def _gql(http: httpx.AsyncClient, name: str, variables: dict[str, Any],
-               token: str | None = None) -> dict[str, Any]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await http.post("/graphql", json={"query": operation(name),
-                                                 "variables": variables}, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
-
-
-async def _setup(stack: Stack, db: AsyncEngine) -> tuple[str, list[Trader]]:
-    async with httpx.AsyncClient(base_url=stack.base, timeout=30) as http:
-        client = GraphQLClient(http)
-        login = await client.run("accounts/login", {"input": {"email": ADMIN_EMAIL,
-                                                              "password": ADMIN_PASSWORD}})
-        admin = login["login"]["token"]
-        codes = []
-        for precision in (8, 6):
-            code = "C" + uuid.uuid4().hex[:8].upper()
-            await client.run("admin/create_asset", {"input": {"code": code,
-                                                              "precision": precision}},
-                             token=admin)
-            codes.append(code)
-        symbol = f"{codes[0]}-{codes[1]}"
-        market = {"symbol": symbol, "base": codes[0], "quote": codes[1], "tickSize": "0.01",
-                  "stepSize": "0.001", "minQuantity": "0.001", "maxQuantity": "1000",
-                  "minNotional": "1", "makerFee": "0.001", "takerFee": "0.002",
-                  "priceBand": "0.5", "marketProtection": "0.1"}
-        created = await client.run("admin/create_market", {"input": market}, token=admin)
-        assert created["adminCreateMarket"]["__typename"] == "Market", created
-        traders = []
-        for _ in range(TRADERS):
-            email = f"{uuid.uuid4().hex[:12]}@example.com"
-            credentials = {"email": email, "password": "correct-horse-9"}
-            registered = await client.run("accounts/register", {"input": credentials})
-            user_id = registered["register"]["user"]["id"]
-            session = await client.run("accounts/login", {"input": credentials})
-            for asset, amount in zip(codes, FUNDING.values(), strict=True):
-                adjusted = await client.run("admin/adjust_balance", {"input": {
-                    "userId": user_id, "asset": asset, "amount": str(amount),
-                    "reason": "crash test", "idempotencyKey": uuid.uuid4().hex}}, token=admin)
-                assert adjusted["adminAdjustBalance"]["__typename"] == "BalanceAdjustment"
-            traders.append(Trader(user_id, session["login"]["token"]))
-    await _until(lambda: _matcher_leads(db, symbol), 20)
-    return symbol, traders
-
-
-async def _matcher_leads(db: AsyncEngine, symbol: str) -> bool:
-    async with db.connect() as conn:
-        epoch = (await conn.execute(text("SELECT epoch FROM market_state WHERE market = :m"),
-                                    {"m": symbol})).scalar()
-    return bool(epoch)
-
-
-async def _until(predicate: Any, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.1)
 
 
 async def _place(http: httpx.AsyncClient, trader: Trader, order: dict[str, Any],
@@ -202,7 +131,7 @@ async def _kill_at_random(stack: Stack, stop: asyncio.Event) -> dict[str, int]:
 async def test_kill_9_of_every_component_loses_nothing(stack: Stack, db: AsyncEngine) -> None:
     # given: the stack up, a market and funded traders
     await stack.ready()
-    symbol, traders = await _setup(stack, db)
+    symbol, traders = await setup_market(stack, db)
     journal = Journal()
     stop = asyncio.Event()
     # when: the traders stream orders while components are killed -9 and restarted
@@ -223,10 +152,10 @@ async def test_kill_9_of_every_component_loses_nothing(stack: Stack, db: AsyncEn
     # then
     assert kills == dict.fromkeys(COMPONENTS, KILLS_PER_COMPONENT)
     assert len(journal.acked) > 100, "the stream barely ran"
-    await _until(lambda: _matcher_idle(db, symbol), 60)
+    await until(lambda: _matcher_idle(db, symbol), 60)
     await _check_orders(db, journal)
     await _check_ledger(db, traders, symbol)
-    await _until(lambda: _read_models_converged(db, symbol), 60)
+    await until(lambda: read_models_converged(db, symbol), 60)
     print(f"\ncrash test: kills {kills}, acked {len(journal.acked)}, refused"
           f" {len(journal.refused)}, lost answers {journal.lost_answers}")
 
@@ -270,25 +199,3 @@ async def _check_ledger(db: AsyncEngine, traders: list[Trader], symbol: str) -> 
     assert all(r.balanced for r in report), [r for r in report if not r.balanced]
     assert totals == {base: FUNDING["base"] * len(traders),
                       quote: FUNDING["quote"] * len(traders)}
-
-
-async def _read_models_converged(db: AsyncEngine, symbol: str) -> bool:
-    async with db.connect() as conn:
-        balances = (await conn.execute(text(
-            "SELECT user_id, asset, kind, balance FROM ledger_accounts"
-            " WHERE user_id IS NOT NULL AND kind IN ('available', 'locked')"))).all()
-        view = (await conn.execute(text(
-            "SELECT user_id, asset, available, locked FROM balances_view"))).all()
-        book = (await conn.execute(text(
-            "SELECT side, price, sum(quantity - filled_quantity) FROM orders WHERE market = :m"
-            " AND status IN ('NEW', 'PARTIALLY_FILLED') AND type = 'LIMIT'"
-            " GROUP BY side, price"), {"m": symbol})).all()
-        book_view = (await conn.execute(text(
-            "SELECT side, price, quantity FROM order_book_view WHERE market = :m"),
-            {"m": symbol})).all()
-    ledger: dict[tuple[Any, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for user_id, asset, kind, balance in balances:
-        ledger[(user_id, asset)][kind == "locked"] = balance
-    projected = {(u, a): [av, lo] for u, a, av, lo in view}
-    wanted_book = {(s, p): q for s, p, q in book}
-    return bool(projected == dict(ledger) and wanted_book == {(s, p): q for s, p, q in book_view})
