@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from tests.e2e.spot_helpers import balances, limit, new_market, new_trader
+from tests.e2e.spot_helpers import balances, limit, my_orders, new_market, new_trader, place
 from tests.graphql_client import GraphQLClient
 
 
@@ -61,3 +61,28 @@ async def test_parallel_orders_cannot_overspend_one_balance(client: GraphQLClien
     assert Decimal(available) >= 0
     assert Decimal(available) + Decimal(locked) == Decimal(1000)
     assert Decimal(locked) == sum(Decimal(r["price"]) * Decimal(r["quantity"]) for r in accepted)
+
+
+async def test_parallel_duplicate_client_order_ids_make_one_order(client: GraphQLClient,
+                                                                  admin_token: str) -> None:
+    # given: one trader, and the same clientOrderId sent 12 times at once: 6 identical retries
+    # and 6 with another price
+    market = await new_market(client, admin_token)
+    trader = await new_trader(client, admin_token, market)
+    same = dict(side="BUY", type="LIMIT", quantity="1.000", clientOrderId="dup-1")
+    # when
+    results = await asyncio.gather(*[
+        place(client, trader, market, price="90.00" if i % 2 else "91.00", **same)
+        for i in range(12)
+    ])
+    # then: one order; its retries answer it, the conflicting ones are typed errors
+    orders = [r for r in results if r["__typename"] == "Order"]
+    duplicates = [r for r in results if r["__typename"] == "DuplicateClientOrderIdError"]
+    assert len(orders) + len(duplicates) == 12, results
+    assert len({o["id"] for o in orders}) == 1
+    assert len({o["price"] for o in orders}) == 1
+    assert len(orders) == 6  # the identical six, whichever price won
+    mine = [o for o in (await my_orders(client, trader, market)).values()
+            if o["clientOrderId"] == "dup-1"]
+    assert len(mine) == 1
+    assert (await balances(client, trader))[market.quote][1] == f"{Decimal(mine[0]['price']):.6f}"
