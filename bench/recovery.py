@@ -1,0 +1,239 @@
+"""Recovery: a matcher restarting over a deep book, and every projection rebuilt from the log.
+
+    python -m bench.recovery [--orders 1000000] [--events 1000000] [--batch 2000] [--traders 100]
+
+Builds the state the real path builds: `--orders` resting limit orders (none crossing) are
+accepted (rows, holds, `spot.order_accepted` events, bulk-copied) and drained by the real
+matcher code, so the write store holds them as NEW orders with their batches' events. Then:
+
+1. **Matcher restart**: `exchange matcher` is started as a process; timed until it leads the
+   market (state loaded from the write store) and until a crossing order placed after the start
+   is FILLED: "back to matching". Its resident memory with the whole book loaded is reported.
+2. **Projection rebuild**: every projection is dropped and replayed from the first event
+   (`projections.runner.rebuild`), timed per projection and in all, with the event count. The
+   drain writes one settlement transfer and one batch event per batch, so that the projections
+   have `--events` events to handle, the log is topped up with copies of a real
+   `ledger.transfer_posted` event (an order hold, two postings) under fresh transfer ids,
+   inserted before the timing starts: the ledger projections' real per-event work.
+
+Durability settings are printed; run it against a server with them on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import make_engine
+from bench.common import emit_json, environment
+from bench.fixtures import (
+    bench_settings,
+    drop_database,
+    durability,
+    fresh_database,
+    market_with_traders,
+)
+from bench.matcher import LOT_UNITS, TICK_LOT_UNITS, drain, preload
+from bench.stack import memory_mb
+from commands.bus import CommandBus
+from commands.spot.order_terms import OrderRequest
+from commands.spot.place_order import PlaceOrder
+from projections.registry import PROJECTIONS
+from projections.runner import rebuild
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def resting_stream(count: int, traders: list[uuid.UUID], seed: int = 11) -> list[dict[str, Any]]:
+    """Bids at 50.00-99.99 and asks at 100.01-150.00: a deep book in which nothing crosses."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(count):
+        buy = rnd.random() < 0.5
+        ticks = rnd.randint(5_000, 9_999) if buy else rnd.randint(10_001, 15_000)
+        lots = rnd.randint(1, 20)
+        out.append(
+            {
+                "i": i,
+                "user": traders[i % len(traders)],
+                "buy": buy,
+                "ticks": ticks,
+                "lots": lots,
+                "hold": ticks * lots * TICK_LOT_UNITS if buy else lots * LOT_UNITS,
+            }
+        )
+    return out
+
+
+async def _scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar()
+
+
+async def restart_matcher(
+    url: str, symbol: str, taker: uuid.UUID, best_ask: Decimal
+) -> dict[str, Any]:
+    engine = make_engine(bench_settings(url), pool_size=2)
+    epoch_sql = "SELECT epoch FROM market_state WHERE market = :m"
+    epoch0 = int(await _scalar(engine, epoch_sql, m=symbol))
+    env = {**os.environ, "DATABASE_URL": url, "EXCHANGE_LOG_LEVEL": "WARNING"}
+    t0 = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "backend.cli", "matcher", "--markets", symbol, env=env, cwd=ROOT
+    )
+    try:
+        # The crossing order goes in at once: it waits in the log while the matcher loads.
+        request = OrderRequest(
+            symbol, "BUY", "LIMIT", "GTC", price=best_ask, quantity=Decimal("0.001")
+        )
+        order_id = await CommandBus(engine).execute(
+            PlaceOrder(taker, request, f"recovery-{uuid.uuid4().hex[:8]}", bench_settings(url))
+        )
+        leading_s = filled_s = None
+        while filled_s is None:
+            if proc.returncode is not None:
+                raise RuntimeError("the matcher exited")
+            elapsed = time.perf_counter() - t0
+            if leading_s is None:
+                if int(await _scalar(engine, epoch_sql, m=symbol)) > epoch0:
+                    leading_s = elapsed
+            status = await _scalar(engine, "SELECT status FROM orders WHERE id = :i", i=order_id)
+            if status == "FILLED":
+                filled_s = elapsed
+            if elapsed > 600:
+                raise TimeoutError("the matcher did not recover within 10 minutes")
+            await asyncio.sleep(0.01)
+        memory = memory_mb(proc.pid)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+        await engine.dispose()
+    return {
+        "matcher_leading_s": round(leading_s or 0, 3),
+        "back_to_matching_s": round(filled_s, 3),
+        "matcher_rss_mb": memory["rss_mb"],
+        "matcher_peak_rss_mb": memory["peak_rss_mb"],
+    }
+
+
+HANDLED = sorted({t for p in PROJECTIONS.values() for t in p.handlers})
+
+
+async def top_up_events(engine: AsyncEngine, handled_target: int) -> int:
+    """Copies of one real hold transfer's event until the projections have `handled_target`
+    events to handle; returns how many were added."""
+    handled = int(await _scalar(
+        engine, "SELECT count(*) FROM events WHERE event_type = ANY(:t)", t=HANDLED
+    ))
+    missing = max(0, handled_target - handled)
+    if missing:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO events (stream, event_type, schema_version, data)"
+                    " SELECT 'transfer:bench-copy-' || g, e.event_type, e.schema_version,"
+                    "  jsonb_set(e.data, '{transfer_id}', to_jsonb('bench-copy-' || g))"
+                    " FROM (SELECT * FROM events WHERE event_type = 'ledger.transfer_posted'"
+                    "       AND data->>'kind' = 'order_hold' LIMIT 1) e,"
+                    "      generate_series(1, :n) g"
+                ),
+                {"n": missing},
+            )
+    return missing
+
+
+async def rebuild_projections(url: str, handled_target: int) -> dict[str, Any]:
+    engine = make_engine(bench_settings(url), pool_size=2)
+    copies = await top_up_events(engine, handled_target)
+    events = int(await _scalar(engine, "SELECT count(*) FROM events"))
+    per_projection: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for name, projection in PROJECTIONS.items():
+        started = time.perf_counter()
+        await rebuild(engine, projection, batch_size=5_000)
+        per_projection[name] = round(time.perf_counter() - started, 3)
+    total = time.perf_counter() - t0
+    handled = int(await _scalar(
+        engine, "SELECT count(*) FROM events WHERE event_type = ANY(:t)", t=HANDLED
+    ))
+    await engine.dispose()
+    return {
+        "events": events,
+        "events_handled": handled,
+        "events_copied": copies,
+        "rebuild_s": round(total, 3),
+        "rebuild_events_per_s": round(events / total) if total else 0,
+        "rebuild_by_projection_s": per_projection,
+    }
+
+
+async def run(url: str, orders: int, batch: int, traders: int, events: int) -> dict[str, Any]:
+    engine = make_engine(bench_settings(url), pool_size=2)
+    config, users = await market_with_traders(
+        CommandBus(engine), traders + 1, "10000000", "10000000000"
+    )
+    taker, users = users[-1], users[:-1]  # the taker has no resting order to self-trade with
+    async with engine.connect() as conn:
+        owners: dict[uuid.UUID, int] = {
+            r.id: r.number for r in await conn.execute(text("SELECT id, number FROM users"))
+        }
+    await engine.dispose()
+    stream = resting_stream(orders, users)
+    t0 = time.perf_counter()
+    await preload(url, config, owners, stream)
+    drained = await drain(url, config.symbol, batch)
+    setup_s = time.perf_counter() - t0
+    best_ask = Decimal(min(o["ticks"] for o in stream if not o["buy"])).scaleb(-2)
+    restart = await restart_matcher(url, config.symbol, taker, best_ask)
+    rebuilt = await rebuild_projections(url, events)
+    return {
+        "bench": "recovery",
+        "resting_orders": drained["orders"],
+        **restart,
+        **rebuilt,
+        "setup_seconds": round(setup_s, 1),
+        "settings": {
+            "orders": orders, "batch": batch, "traders": traders, "events": events,
+            **durability(url),
+        },
+        **environment(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=2_000)
+    parser.add_argument("--traders", type=int, default=100)
+    parser.add_argument("--events", type=int, default=1_000_000, help="for projections")
+    args = parser.parse_args(argv)
+    url = fresh_database("bench_recovery")  # migrations run their own event loop: before ours
+    try:
+        figures = asyncio.run(run(url, args.orders, args.batch, args.traders, args.events))
+    finally:
+        drop_database(url)
+    print(
+        f"recovery: {figures['resting_orders']} resting orders; matcher leading after"
+        f" {figures['matcher_leading_s']} s, back to matching after"
+        f" {figures['back_to_matching_s']} s, RSS {figures['matcher_rss_mb']} MB;"
+        f" projections rebuilt from {figures['events']} events"
+        f" ({figures['events_handled']} handled, {figures['events_copied']} of them copies)"
+        f" in {figures['rebuild_s']} s"
+    )
+    emit_json(figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
