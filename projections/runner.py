@@ -43,8 +43,12 @@ async def catch_up_once(
     async with engine.begin() as conn:
         checkpoint = await _lock_checkpoint(conn, projection.name)
         events = await read_events(conn, checkpoint, batch_size, list(projection.handlers))
-        for event in events:
-            await projection.handlers[event.event_type](conn, event, outbox)
+        apply_batch = getattr(projection, "apply_batch", None)
+        if apply_batch is not None and events:
+            await apply_batch(conn, events, outbox)
+        else:
+            for event in events:
+                await projection.handlers[event.event_type](conn, event, outbox)
         if events:
             checkpoint = Checkpoint(events[-1].xact_id, events[-1].position)
             await conn.execute(

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import StoredEvent
 from backend.db.tables import ledger_entries_view
-from projections.base import Apply, Outbox
+from projections.base import Apply, ApplyBatch, Outbox
 
 
-async def _on_transfer(conn: AsyncConnection, event: StoredEvent, outbox: Outbox) -> None:
-    rows = [
+def _rows(event: StoredEvent) -> list[dict[str, object]]:
+    return [
         {
             "position": event.position,
             "account_id": p["account_id"],
@@ -29,6 +29,14 @@ async def _on_transfer(conn: AsyncConnection, event: StoredEvent, outbox: Outbox
         for p in event.data["postings"]
         if p["user_id"] is not None
     ]
+
+
+async def _on_transfer(conn: AsyncConnection, event: StoredEvent, outbox: Outbox) -> None:
+    await _on_transfers(conn, [event], outbox)
+
+
+async def _on_transfers(conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox) -> None:
+    rows = [row for event in events for row in _rows(event)]
     if rows:
         await conn.execute(insert(ledger_entries_view).on_conflict_do_nothing(), rows)
 
@@ -37,3 +45,4 @@ class LedgerEntriesProjection:
     name = "ledger_entries"
     tables: tuple[Table, ...] = (ledger_entries_view,)
     handlers: dict[str, Apply] = {"ledger.transfer_posted": _on_transfer}
+    apply_batch: ApplyBatch = staticmethod(_on_transfers)
