@@ -29,6 +29,7 @@ from backend.settings import Settings
 from commands.accounts.ensure_admin import EnsureAdmin
 from commands.bus import CommandBus
 from workers.broker import make_broker, nudge_projections
+from workers.nudger import CoalescingNudger
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +77,21 @@ async def build_services(settings: Settings) -> Services:
     redis = aioredis.from_url(settings.redis_url)
     broker = make_broker(settings.redis_url, settings.queue_namespace)
 
+    nudger = CoalescingNudger(lambda: nudge_projections(broker))
+    nudger.start()
+
     async def after_commit() -> None:
-        try:
-            await asyncio.to_thread(nudge_projections, broker)
-        except Exception:  # the worker's sweep catches up anyway; never fail a committed command
-            log.warning("could not nudge projections", exc_info=True)
+        nudger.request()
 
     bus = CommandBus(engine, after_commit=after_commit)
     hub = Hub(redis)
     waiter = OrderWaiter(hub)
     await waiter.start()
-    return Services(settings, engine, redis, broker, bus, hub, waiter)
+    return Services(settings, engine, redis, broker, bus, hub, waiter, nudger)
 
 
 async def close_services(services: Services) -> None:
+    await services.nudger.close()
     await services.order_waiter.close()
     await services.hub.close()
     await services.redis.aclose()

@@ -12,6 +12,7 @@ from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
 from backend.settings import Settings
 from commands.bus import CommandBus
+from workers.nudger import CoalescingNudger
 
 
 @dataclass
@@ -23,3 +24,4 @@ class Services:
     bus: CommandBus
     hub: Hub
     order_waiter: OrderWaiter
+    nudger: CoalescingNudger

@@ -13,6 +13,8 @@ import redis.asyncio as aioredis
 from backend.db.engine import make_engine, session_options
 from backend.matching.matcher import ShardMatcher
 from backend.settings import Settings
+from workers.broker import make_broker, nudge_projections
+from workers.nudger import CoalescingNudger
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,13 @@ async def run_matchers(settings: Settings, markets: list[str] | None) -> None:
     options = session_options(leader) + f" -c idle_session_timeout={LEADER_IDLE_TIMEOUT_MS}"
     db = make_engine(settings, pool_size=1, options=options)
     redis = aioredis.from_url(settings.redis_url)
+    broker = make_broker(settings.redis_url, settings.queue_namespace)
+    nudger = CoalescingNudger(lambda: nudge_projections(broker))
+    nudger.start()
     try:
-        await ShardMatcher(settings, db, redis, markets).run(stop)
+        await ShardMatcher(settings, db, redis, markets, after_batch=nudger.request).run(stop)
     finally:
+        await nudger.close()
+        broker.close()
         await redis.aclose()
         await db.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from tests.integration.crash_stack import (
 )
 
 KILLS_PER_COMPONENT = 20
+ANSWER_TIMEOUT_SECONDS = 20
+TEST_BUDGET_SECONDS = 420
+"""A hang fails the test with every task's stack printed, instead of stalling the suite."""
 
 
 @dataclass
@@ -71,13 +75,17 @@ async def _place(http: httpx.AsyncClient, trader: Trader, order: dict[str, Any],
     """Sends one order and journals the answer; False when the answer was lost."""
     key = (trader.user_id, order["clientOrderId"])
     try:
-        response = await http.post(
-            "/graphql",
-            json={"query": operation("spot/place_order"), "variables": {"input": order}},
-            headers={"authorization": f"Bearer {trader.token}"},
+        # Bounded as a whole: a connection cut at the wrong moment must not hang the stream.
+        response = await asyncio.wait_for(
+            http.post(
+                "/graphql",
+                json={"query": operation("spot/place_order"), "variables": {"input": order}},
+                headers={"authorization": f"Bearer {trader.token}"},
+            ),
+            ANSWER_TIMEOUT_SECONDS,
         )
         body = response.json()
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, TimeoutError):
         body = None
     payload = (body or {}).get("data") or {}
     result = payload.get("placeOrder")
@@ -129,6 +137,16 @@ async def _kill_at_random(stack: Stack, stop: asyncio.Event) -> dict[str, int]:
 
 
 async def test_kill_9_of_every_component_loses_nothing(stack: Stack, db: AsyncEngine) -> None:
+    try:
+        async with asyncio.timeout(TEST_BUDGET_SECONDS):
+            await _kill_and_check(stack, db)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+        raise
+
+
+async def _kill_and_check(stack: Stack, db: AsyncEngine) -> None:
     # given: the stack up, a market and funded traders
     await stack.ready()
     symbol, traders = await setup_market(stack, db)
