@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SID = "AC" + "0" * 30
-TOKEN = "fake-twilio-auth-token"  # noqa: S105 - the fake's own credential
+TOKEN = "fake-twilio-auth-token"
 FROM = "+15005550006"
 
 

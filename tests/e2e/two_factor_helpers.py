@@ -22,7 +22,7 @@ from backend.db.two_factor_tables import (
 )
 from tests.graphql_client import GraphQLClient
 
-PASSWORD = "correct-horse-9"  # noqa: S105 - a test user's password
+PASSWORD = "correct-horse-9"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,12 @@ def code_at(seconds: int) -> str:
 
 @pytest.mark.parametrize(
     ("at", "reference"),
-    [(59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924"), (2000000000, "69279037")],
+    [
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+    ],
 )
 def test_rfc_6238_reference_vectors(at: int, reference: str) -> None:
     # when (the appendix lists 8 digits; a 6-digit code is the last six)
