@@ -27,6 +27,17 @@ EVENT_VERSIONS: dict[str, int] = {
     "spot.cancel_all_requested": 1,
     "spot.amend_requested": 1,
     "spot.batch_matched": 1,
+    # two-factor authentication and password changes
+    "account.totp_enrolment_started": 1,
+    "account.totp_enabled": 1,
+    "account.totp_disabled": 1,
+    "account.recovery_codes_generated": 1,
+    "account.recovery_code_used": 1,
+    "account.sms_enrolment_started": 1,
+    "account.sms_enabled": 1,
+    "account.sms_disabled": 1,
+    "account.sms_code_sent": 1,
+    "account.password_changed": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.

@@ -62,6 +62,16 @@ class Settings:
     # Master keys for secrets at rest, `id:base64key,...`, the first current (see
     # backend.security.envelope); empty: a development key kept in data_dir.
     master_keys: str = ""
+    # Two-factor authentication (TOTP, SMS backup, withdrawal lock; docs/security-2fa.md).
+    totp_issuer: str = "Exchange"
+    sms_provider: str = "file"  # `file` (writes to data_dir/sms-outbox.jsonl) or `twilio`
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    sms_code_ttl_seconds: int = 300
+    sms_resend_interval_seconds: int = 30
+    withdrawal_lock_hours: int = 24
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +101,16 @@ class Settings:
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
             master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
+            # two-factor authentication
+            totp_issuer=os.environ.get("EXCHANGE_TOTP_ISSUER", "Exchange"),
+            sms_provider=os.environ.get("EXCHANGE_SMS_PROVIDER", "file"),
+            twilio_base_url=os.environ.get("EXCHANGE_TWILIO_BASE_URL", "https://api.twilio.com"),
+            twilio_account_sid=os.environ.get("EXCHANGE_TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=os.environ.get("EXCHANGE_TWILIO_AUTH_TOKEN", ""),
+            twilio_from_number=os.environ.get("EXCHANGE_TWILIO_FROM_NUMBER", ""),
+            sms_code_ttl_seconds=_int("EXCHANGE_SMS_CODE_TTL_SECONDS", 300),
+            sms_resend_interval_seconds=_int("EXCHANGE_SMS_RESEND_INTERVAL_SECONDS", 30),
+            withdrawal_lock_hours=_int("EXCHANGE_WITHDRAWAL_LOCK_HOURS", 24),
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

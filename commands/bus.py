@@ -10,10 +10,35 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commands.accounts.change_password import ChangePassword, change_password
 from commands.accounts.end_session import EndSession, end_session
 from commands.accounts.ensure_admin import EnsureAdmin, ensure_admin
 from commands.accounts.register_user import RegisterUser, register_user
 from commands.accounts.start_session import StartSession, start_session
+from commands.accounts.two_factor.sms import (
+    BeginSmsEnrolment,
+    ConfirmSmsEnrolment,
+    DisableSms,
+    RequestLoginSmsCode,
+    RequestSmsCode,
+    begin_sms_enrolment,
+    confirm_sms_enrolment,
+    disable_sms,
+    request_login_sms_code,
+    request_sms_code,
+)
+from commands.accounts.two_factor.totp_enrolment import (
+    BeginTotpEnrolment,
+    ConfirmTotpEnrolment,
+    begin_totp_enrolment,
+    confirm_totp_enrolment,
+)
+from commands.accounts.two_factor.totp_management import (
+    DisableTotp,
+    RegenerateRecoveryCodes,
+    disable_totp,
+    regenerate_recovery_codes,
+)
 from commands.admin.adjust_balance import AdjustBalance, adjust_balance
 from commands.admin.create_asset import CreateAsset, create_asset
 from commands.admin.create_market import CreateMarket, create_market
@@ -49,6 +74,17 @@ HANDLERS: dict[type[Any], Handler] = {
     CancelOrder: cancel_order,
     CancelAllOrders: cancel_all_orders,
     AmendOrder: amend_order,
+    # two-factor authentication and password changes
+    BeginTotpEnrolment: begin_totp_enrolment,
+    ConfirmTotpEnrolment: confirm_totp_enrolment,
+    DisableTotp: disable_totp,
+    RegenerateRecoveryCodes: regenerate_recovery_codes,
+    BeginSmsEnrolment: begin_sms_enrolment,
+    ConfirmSmsEnrolment: confirm_sms_enrolment,
+    DisableSms: disable_sms,
+    RequestSmsCode: request_sms_code,
+    RequestLoginSmsCode: request_login_sms_code,
+    ChangePassword: change_password,
 }
 
 # Transient conflicts between concurrent transactions: the whole command is simply run again.

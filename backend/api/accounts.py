@@ -8,17 +8,21 @@ from typing import Annotated
 
 import strawberry
 
+from backend.api.account_security import AccountSecurity, security_of
 from backend.api.context import Info
 from backend.api.errors import (
     AccountUnavailableError,
     EmailTakenError,
     InvalidCredentialsError,
+    InvalidSecondFactorError,
+    SecondFactorRequiredError,
     ValidationError,
 )
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
 from backend.api.pagination import Connection
 from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
+from backend.api.second_factor import SecondFactorInput, proof_of
 from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
@@ -59,6 +63,10 @@ class User:
     ) -> Connection[LedgerEntry]:
         return await ledger_entries_of(info, uuid.UUID(self.id), first, after)
 
+    @strawberry.field(description="Second factors and the withdrawal lock.")
+    async def security(self, info: Info) -> AccountSecurity:
+        return await security_of(info, uuid.UUID(self.id))
+
 
 @strawberry.type(description="A signed-in session. Send the token as `Authorization: Bearer`.")
 class Session:
@@ -82,13 +90,23 @@ class RegisterInput:
 class LoginInput:
     email: str = strawberry.field(description="Login email.")
     password: str = strawberry.field(description="Password.")
+    second_factor: SecondFactorInput | None = strawberry.field(
+        default=None,
+        description="Needed when two-factor authentication is enabled (see"
+        " SecondFactorRequiredError.methods).",
+    )
 
 
 RegisterResult = Annotated[
     RegisterSuccess | ValidationError | EmailTakenError, strawberry.union("RegisterResult")
 ]
 LoginResult = Annotated[
-    Session | InvalidCredentialsError | AccountUnavailableError | ValidationError,
+    Session
+    | InvalidCredentialsError
+    | AccountUnavailableError
+    | ValidationError
+    | SecondFactorRequiredError
+    | InvalidSecondFactorError,
     strawberry.union("LoginResult"),
 ]
 
@@ -133,6 +151,8 @@ class AccountMutation:
                 settings.session_ttl_seconds,
                 ip=info.context.client_ip,
                 user_agent=request.headers.get("user-agent"),
+                second_factor=proof_of(input.second_factor),
+                settings=settings,
             ),
             present,
         )

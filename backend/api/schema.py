@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from backend.api.account_security import PasswordMutation, TwoFactorMutation
 from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
 from backend.api.ledger import LedgerSubscription
@@ -29,7 +30,17 @@ from backend.api.spot import SpotMutation
 from backend.api.spot_queries import SpotQuery, SpotSubscription
 
 Query = merge_types("Query", (AccountQuery, MarketQuery, MarketDataQuery, SpotQuery, AdminQuery))
-Mutation = merge_types("Mutation", (AccountMutation, SessionMutation, SpotMutation, AdminMutation))
+Mutation = merge_types(
+    "Mutation",
+    (
+        AccountMutation,
+        SessionMutation,
+        SpotMutation,
+        AdminMutation,
+        TwoFactorMutation,
+        PasswordMutation,
+    ),
+)
 Subscription = merge_types(
     "Subscription", (LedgerSubscription, SpotSubscription, MarketDataSubscription)
 )

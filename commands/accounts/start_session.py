@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -13,6 +13,8 @@ from backend.db.tables import sessions, users
 from backend.domain.errors import AccountUnavailable, InvalidCredentials, InvalidInput
 from backend.security.passwords import verify_password
 from backend.security.tokens import new_token, token_digest
+from backend.settings import Settings
+from commands.accounts.second_factor import SecondFactorProof, require_second_factor
 from commands.unit_of_work import UnitOfWork
 
 
@@ -23,6 +25,8 @@ class StartSession:
     ttl_seconds: int
     ip: str | None = None
     user_agent: str | None = None
+    second_factor: SecondFactorProof | None = None
+    settings: Settings | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
         raise InvalidCredentials()
     if row.status == "locked":
         raise AccountUnavailable("this account is locked; contact support")
+    # After the password, so a wrong password never learns whether 2FA is on; no session without.
+    await require_second_factor(
+        uow.conn, row.id, cmd.second_factor, cmd.settings or Settings.from_env()
+    )
     token = new_token()
     session_id = uuid.uuid4()
     expires_at = datetime.now(UTC) + timedelta(seconds=cmd.ttl_seconds)

@@ -1,0 +1,1 @@
+"""Two-factor authentication: TOTP and SMS enrolment, recovery codes, and their bookkeeping."""
