@@ -27,6 +27,10 @@ EVENT_VERSIONS: dict[str, int] = {
     "spot.cancel_all_requested": 1,
     "spot.amend_requested": 1,
     "spot.batch_matched": 1,
+    # Login protection, sessions, account status (issue 5).
+    "account.new_device_login": 1,
+    "account.anti_phishing_code_set": 1,
+    "account.status_changed": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.

@@ -13,16 +13,19 @@ from backend.api.errors import (
     AccountUnavailableError,
     EmailTakenError,
     InvalidCredentialsError,
+    LoginLockedError,
     ValidationError,
 )
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
+from backend.api.login_protection import count_login_outcome, login_refusal
 from backend.api.pagination import Connection
 from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
 from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
 from queries.accounts import get_user
+from queries.sessions import get_anti_phishing_code
 from queries.views import UserView
 
 
@@ -47,6 +50,17 @@ class User:
     @strawberry.field(description="Balances per asset.")
     async def balances(self, info: Info) -> list[Balance]:
         return await balances_of(info, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="My anti-phishing code, shown in every email we send; null if not set, and"
+        " null to anyone but the account's owner."
+    )
+    async def anti_phishing_code(self, info: Info) -> str | None:
+        viewer = info.context.user
+        if viewer is None or str(viewer.user.id) != self.id:
+            return None
+        async with info.context.services.engine.connect() as conn:
+            return await get_anti_phishing_code(conn, viewer.user.id)
 
     @strawberry.field(description="Account statement, newest first.")
     async def ledger_entries(
@@ -88,7 +102,11 @@ RegisterResult = Annotated[
     RegisterSuccess | ValidationError | EmailTakenError, strawberry.union("RegisterResult")
 ]
 LoginResult = Annotated[
-    Session | InvalidCredentialsError | AccountUnavailableError | ValidationError,
+    Session
+    | InvalidCredentialsError
+    | AccountUnavailableError
+    | ValidationError
+    | LoginLockedError,
     strawberry.union("LoginResult"),
 ]
 
@@ -99,6 +117,11 @@ async def _user(info: Info, user_id: uuid.UUID) -> User:
     if view is None:
         raise LookupError(f"user {user_id} vanished")
     return User.from_view(view)
+
+
+async def user_by_id(info: Info, user_id: uuid.UUID) -> User:
+    """The account as it is now (for other areas' payloads)."""
+    return await _user(info, user_id)
 
 
 @strawberry.type
@@ -125,7 +148,9 @@ class AccountMutation:
                 user=await _user(info, started.user_id),
             )
 
-        return await execute(
+        if (locked := await login_refusal(info, input.email)) is not None:
+            return locked
+        result = await execute(
             info,
             lambda: StartSession(
                 input.email,
@@ -136,6 +161,8 @@ class AccountMutation:
             ),
             present,
         )
+        await count_login_outcome(info, input.email, result, Session)
+        return result
 
 
 @strawberry.type(description="The session was revoked.")

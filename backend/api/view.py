@@ -12,6 +12,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from backend.api.context import Context
+from backend.db.session_activity import needs_touch, touch_session
 from backend.services import Services
 from queries.accounts import get_session_user
 from queries.views import SessionUser
@@ -29,9 +30,14 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.services = services
 
-    async def _session(self, token: str) -> SessionUser | None:
+    async def _session(self, token: str, ip: str | None) -> SessionUser | None:
         async with self.services.engine.connect() as conn:
-            return await get_session_user(conn, token)
+            session = await get_session_user(conn, token)
+            interval = self.services.settings.session_touch_interval_seconds
+            if session is not None and needs_touch(session.last_seen_at, interval):
+                await touch_session(conn, session.session_id, ip)
+                await conn.commit()
+            return session
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -48,7 +54,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             if token is not None:
                 # An unknown or expired token is treated as anonymous; fields that need a user
                 # then answer UNAUTHENTICATED.
-                context.user = await self._session(token)
+                context.user = await self._session(token, context.client_ip)
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -56,7 +62,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         token = bearer_token(params.get("authorization") or params.get("Authorization"))
         if token is None:
             return {"authenticated": False}  # anonymous: public subscriptions only
-        user = await self._session(token)
+        user = await self._session(token, context.client_ip)
         if user is None:
             raise ConnectionRejectionError({"reason": "invalid or expired token"})
         context.user = user
