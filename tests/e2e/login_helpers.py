@@ -14,7 +14,7 @@ import httpx
 
 from tests.graphql_client import GraphQLClient
 
-PASSWORD = "correct-horse-9"  # noqa: S105 - a test user's password
+PASSWORD = "correct-horse-9"
 
 
 def new_loopback_ip() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from backend.security.login_guard import LoginGuard, Limit, email_key
+from backend.security.login_guard import Limit, LoginGuard, email_key
 from backend.settings import Settings
 from tests.e2e.login_helpers import client_from, login, new_email, new_loopback_ip, register
 

@@ -78,9 +78,7 @@ async def test_known_device_again_sends_nothing(
     assert smtp_sink.to(email) == []
 
 
-async def test_new_browser_on_a_known_ip_is_a_new_device(
-    server: str, smtp_sink: SmtpSink
-) -> None:
+async def test_new_browser_on_a_known_ip_is_a_new_device(server: str, smtp_sink: SmtpSink) -> None:
     # given
     email, ip = new_email(), new_loopback_ip()
     async with client_from(server, ip) as client:
@@ -95,9 +93,7 @@ async def test_new_browser_on_a_known_ip_is_a_new_device(
     assert "Anti-phishing code: not set." in messages[0].get_content()
 
 
-async def test_failed_login_from_a_new_ip_sends_nothing(
-    server: str, engine: AsyncEngine
-) -> None:
+async def test_failed_login_from_a_new_ip_sends_nothing(server: str, engine: AsyncEngine) -> None:
     # given
     email = new_email()
     async with client_from(server, new_loopback_ip()) as client:
@@ -111,9 +107,7 @@ async def test_failed_login_from_a_new_ip_sends_nothing(
     assert await queued(engine, user_id) == 0
 
 
-@pytest.mark.parametrize(
-    "code", ["abc", "a" * 21, "abc-1", "abc 12", "١٢٣٤", "ÄÖÜß", "", "abcd\n"]
-)
+@pytest.mark.parametrize("code", ["abc", "a" * 21, "abc-1", "abc 12", "١٢٣٤", "ÄÖÜß", "", "abcd\n"])
 async def test_bad_anti_phishing_code_changes_nothing(client: GraphQLClient, code: str) -> None:
     # given
     email = new_email()
@@ -132,9 +126,7 @@ async def test_bad_anti_phishing_code_changes_nothing(client: GraphQLClient, cod
 
 async def test_anti_phishing_code_needs_a_session(client: GraphQLClient) -> None:
     # when
-    body = await client.raw(
-        "mutation { setAntiPhishingCode(code: \"Good1234\") { __typename } }"
-    )
+    body = await client.raw('mutation { setAntiPhishingCode(code: "Good1234") { __typename } }')
     # then
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
