@@ -38,6 +38,10 @@ EVENT_VERSIONS: dict[str, int] = {
     "account.sms_disabled": 1,
     "account.sms_code_sent": 1,
     "account.password_changed": 1,
+    # Login protection, sessions, account status (issue 5).
+    "account.new_device_login": 1,
+    "account.anti_phishing_code_set": 1,
+    "account.status_changed": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.

@@ -72,6 +72,32 @@ class Settings:
     sms_code_ttl_seconds: int = 300
     sms_resend_interval_seconds: int = 30
     withdrawal_lock_hours: int = 24
+    # Login protection, login emails, sessions (issue 5; docs/security-login.md). Lockout: after
+    # `max_failures` failed logins within the window a lock of `lock_base` seconds starts, doubling
+    # with every further failure up to `lock_max`. Counters live in Redis; if Redis is down login
+    # is refused (fail-closed) unless `login_guard_fail_open`.
+    login_account_max_failures: int = 5
+    login_ip_max_failures: int = 100
+    login_failure_window_seconds: int = 900
+    login_lock_base_seconds: int = 60
+    login_lock_max_seconds: int = 3600
+    login_guard_fail_open: bool = False
+    # Comma-separated proxy addresses or networks whose X-Forwarded-For is believed; empty: the
+    # TCP peer is the client, X-Forwarded-For is ignored.
+    trusted_proxies: str = ""
+    session_touch_interval_seconds: int = 60
+    # Email: "file" writes .eml files to data_dir/mail (development), "smtp" sends through SMTP;
+    # smtp_security is "none", "starttls" or "tls".
+    email_backend: str = "file"
+    email_from: str = "Exchange <no-reply@exchange.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"
+    smtp_timeout_seconds: float = 10.0
+    outbox_poll_interval_seconds: float = 1.0
+    outbox_max_attempts: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -111,6 +137,25 @@ class Settings:
             sms_code_ttl_seconds=_int("EXCHANGE_SMS_CODE_TTL_SECONDS", 300),
             sms_resend_interval_seconds=_int("EXCHANGE_SMS_RESEND_INTERVAL_SECONDS", 30),
             withdrawal_lock_hours=_int("EXCHANGE_WITHDRAWAL_LOCK_HOURS", 24),
+            # Login protection, login emails, sessions (issue 5).
+            login_account_max_failures=_int("EXCHANGE_LOGIN_ACCOUNT_MAX_FAILURES", 5),
+            login_ip_max_failures=_int("EXCHANGE_LOGIN_IP_MAX_FAILURES", 100),
+            login_failure_window_seconds=_int("EXCHANGE_LOGIN_FAILURE_WINDOW_SECONDS", 900),
+            login_lock_base_seconds=_int("EXCHANGE_LOGIN_LOCK_BASE_SECONDS", 60),
+            login_lock_max_seconds=_int("EXCHANGE_LOGIN_LOCK_MAX_SECONDS", 3600),
+            login_guard_fail_open=_bool("EXCHANGE_LOGIN_GUARD_FAIL_OPEN", False),
+            trusted_proxies=os.environ.get("EXCHANGE_TRUSTED_PROXIES", ""),
+            session_touch_interval_seconds=_int("EXCHANGE_SESSION_TOUCH_INTERVAL_SECONDS", 60),
+            email_backend=os.environ.get("EXCHANGE_EMAIL_BACKEND", "file"),
+            email_from=os.environ.get("EXCHANGE_EMAIL_FROM", "Exchange <no-reply@exchange.local>"),
+            smtp_host=os.environ.get("EXCHANGE_SMTP_HOST", "localhost"),
+            smtp_port=_int("EXCHANGE_SMTP_PORT", 587),
+            smtp_username=os.environ.get("EXCHANGE_SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("EXCHANGE_SMTP_PASSWORD", ""),
+            smtp_security=os.environ.get("EXCHANGE_SMTP_SECURITY", "starttls"),
+            smtp_timeout_seconds=float(os.environ.get("EXCHANGE_SMTP_TIMEOUT_SECONDS", "10")),
+            outbox_poll_interval_seconds=float(os.environ.get("EXCHANGE_OUTBOX_POLL_SECONDS", "1")),
+            outbox_max_attempts=_int("EXCHANGE_OUTBOX_MAX_ATTEMPTS", 8),
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

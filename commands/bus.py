@@ -10,10 +10,17 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commands.accounts.anti_phishing import SetAntiPhishingCode, set_anti_phishing_code
 from commands.accounts.change_password import ChangePassword, change_password
 from commands.accounts.end_session import EndSession, end_session
 from commands.accounts.ensure_admin import EnsureAdmin, ensure_admin
 from commands.accounts.register_user import RegisterUser, register_user
+from commands.accounts.revoke_sessions import (
+    RevokeOtherSessions,
+    RevokeSession,
+    revoke_other_sessions,
+    revoke_session,
+)
 from commands.accounts.start_session import StartSession, start_session
 from commands.accounts.two_factor.sms import (
     BeginSmsEnrolment,
@@ -42,6 +49,7 @@ from commands.accounts.two_factor.totp_management import (
 from commands.admin.adjust_balance import AdjustBalance, adjust_balance
 from commands.admin.create_asset import CreateAsset, create_asset
 from commands.admin.create_market import CreateMarket, create_market
+from commands.admin.set_account_status import SetAccountStatus, set_account_status
 from commands.admin.update_market import UpdateMarket, update_market
 from commands.spot.cancel_order import (
     AmendOrder,
@@ -85,6 +93,11 @@ HANDLERS: dict[type[Any], Handler] = {
     RequestSmsCode: request_sms_code,
     RequestLoginSmsCode: request_login_sms_code,
     ChangePassword: change_password,
+    # Login protection, sessions, account status (issue 5).
+    RevokeSession: revoke_session,
+    RevokeOtherSessions: revoke_other_sessions,
+    SetAntiPhishingCode: set_anti_phishing_code,
+    SetAccountStatus: set_account_status,
 }
 
 # Transient conflicts between concurrent transactions: the whole command is simply run again.

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.login_tables import session_activity
 from backend.db.tables import sessions, users
 from backend.security.tokens import token_digest
 from queries.views import SessionUser, UserView
@@ -18,21 +19,29 @@ def _user(row: object) -> UserView:
 
 
 async def get_session_user(conn: AsyncConnection, token: str) -> SessionUser | None:
-    """The live session behind a bearer token, or None if unknown, expired or revoked."""
+    """The live session behind a bearer token, or None if unknown, expired or revoked, or if the
+    account is locked (its sessions stop working at once, whatever their state)."""
     row = (
         await conn.execute(
-            select(users, sessions.c.id.label("session_id"), sessions.c.expires_at)
+            select(
+                users,
+                sessions.c.id.label("session_id"),
+                sessions.c.expires_at,
+                session_activity.c.last_seen_at,
+            )
             .join(sessions, sessions.c.user_id == users.c.id)
+            .outerjoin(session_activity, session_activity.c.session_id == sessions.c.id)
             .where(
                 sessions.c.token_hash == token_digest(token),
                 sessions.c.revoked_at.is_(None),
                 sessions.c.expires_at > func.now(),
+                users.c.status != "locked",
             )
         )
     ).first()
     if row is None:
         return None
-    return SessionUser(_user(row), row.session_id, row.expires_at)
+    return SessionUser(_user(row), row.session_id, row.expires_at, row.last_seen_at)
 
 
 async def get_user(conn: AsyncConnection, user_id: uuid.UUID) -> UserView | None:

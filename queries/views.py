@@ -22,6 +22,7 @@ class SessionUser:
     user: UserView
     session_id: uuid.UUID
     expires_at: datetime
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from backend.settings import Settings
 from commands.bus import CommandBus
 from tests.graphql_client import GraphQLClient
 from tests.servers import ServerPair, start_test_servers, unique_name
+from tests.smtp_sink import SmtpSink, start_smtp_sink
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = "admin@exchange.test"
@@ -112,10 +113,31 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def smtp_sink() -> Iterator[SmtpSink]:
+    """The SMTP server the test servers' worker delivers the email outbox to."""
+    sink = start_smtp_sink(_free_port())
+    yield sink
+    assert sink.controller is not None
+    sink.controller.stop()
+
+
+def smtp_env(sink: SmtpSink) -> dict[str, str]:
+    return {
+        "EXCHANGE_EMAIL_BACKEND": "smtp",
+        "EXCHANGE_SMTP_HOST": "127.0.0.1",
+        "EXCHANGE_SMTP_PORT": str(sink.port),
+        "EXCHANGE_SMTP_SECURITY": "none",
+        "EXCHANGE_OUTBOX_POLL_SECONDS": "0.2",
+    }
+
+
+@pytest.fixture(scope="session")
+def server(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
+) -> Iterator[str]:
     """The real thing: `exchange api` under uvicorn and `exchange worker`, as subprocesses."""
     port = _free_port()
-    env = server_env(settings, port)
+    env = {**server_env(settings, port), **smtp_env(smtp_sink)}
     logs = tmp_path_factory.mktemp("server")
     exe = [sys.executable, "-m", "backend.cli"]
     names = ("api", "worker", "matcher")

@@ -11,6 +11,7 @@ import dramatiq
 
 from backend.settings import Settings
 from workers.broker import make_broker, nudge_projections
+from workers.outbox import start_outbox_thread
 from workers.projections import WorkerResources, declare_projection_actor
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
+    outbox = start_outbox_thread(settings, stop)
     log.info("worker started", extra={"threads": threads})
     try:
         while not stop.wait(settings.sweep_interval_seconds):
@@ -34,5 +36,6 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
             except Exception:  # Redis briefly away: keep sweeping, it will come back
                 log.exception("sweep failed")
     finally:
+        outbox.join(timeout=10)
         worker.stop()
         broker.close()

@@ -15,11 +15,13 @@ from backend.api.errors import (
     EmailTakenError,
     InvalidCredentialsError,
     InvalidSecondFactorError,
+    LoginLockedError,
     SecondFactorRequiredError,
     ValidationError,
 )
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
+from backend.api.login_protection import count_login_outcome, login_refusal
 from backend.api.pagination import Connection
 from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
 from backend.api.second_factor import SecondFactorInput, proof_of
@@ -27,6 +29,7 @@ from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
 from queries.accounts import get_user
+from queries.sessions import get_anti_phishing_code
 from queries.views import UserView
 
 
@@ -51,6 +54,17 @@ class User:
     @strawberry.field(description="Balances per asset.")
     async def balances(self, info: Info) -> list[Balance]:
         return await balances_of(info, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="My anti-phishing code, shown in every email we send; null if not set, and"
+        " null to anyone but the account's owner."
+    )
+    async def anti_phishing_code(self, info: Info) -> str | None:
+        viewer = info.context.user
+        if viewer is None or str(viewer.user.id) != self.id:
+            return None
+        async with info.context.services.engine.connect() as conn:
+            return await get_anti_phishing_code(conn, viewer.user.id)
 
     @strawberry.field(description="Account statement, newest first.")
     async def ledger_entries(
@@ -106,7 +120,8 @@ LoginResult = Annotated[
     | AccountUnavailableError
     | ValidationError
     | SecondFactorRequiredError
-    | InvalidSecondFactorError,
+    | InvalidSecondFactorError
+    | LoginLockedError,
     strawberry.union("LoginResult"),
 ]
 
@@ -117,6 +132,11 @@ async def _user(info: Info, user_id: uuid.UUID) -> User:
     if view is None:
         raise LookupError(f"user {user_id} vanished")
     return User.from_view(view)
+
+
+async def user_by_id(info: Info, user_id: uuid.UUID) -> User:
+    """The account as it is now (for other areas' payloads)."""
+    return await _user(info, user_id)
 
 
 @strawberry.type
@@ -143,7 +163,9 @@ class AccountMutation:
                 user=await _user(info, started.user_id),
             )
 
-        return await execute(
+        if (locked := await login_refusal(info, input.email)) is not None:
+            return locked
+        result = await execute(
             info,
             lambda: StartSession(
                 input.email,
@@ -156,6 +178,8 @@ class AccountMutation:
             ),
             present,
         )
+        await count_login_outcome(info, input.email, result, Session)
+        return result
 
 
 @strawberry.type(description="The session was revoked.")

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from backend.security.client_ip import client_ip
 from backend.services import Services
 from queries.views import SessionUser
 
@@ -29,7 +30,10 @@ class Context:
 
     @property
     def client_ip(self) -> str | None:
-        return self.request.client.host if self.request.client else None
+        """The TCP peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
+        peer = self.request.client.host if self.request.client else None
+        forwarded = self.request.headers.get("x-forwarded-for")
+        return client_ip(peer, forwarded, self.services.settings.trusted_proxies)
 
 
 Info = strawberry.Info[Context, None]

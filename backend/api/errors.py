@@ -28,6 +28,7 @@ class ErrorCode(Enum):
     REPLACEMENT_REFUSED = "REPLACEMENT_REFUSED"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     INVALID_SECOND_FACTOR = "INVALID_SECOND_FACTOR"
+    LOGIN_LOCKED = "LOGIN_LOCKED"
 
 
 @strawberry.interface(description="Every expected failure implements Error.")
@@ -110,6 +111,15 @@ class InvalidSecondFactorError(Error):
     pass
 
 
+@strawberry.type(
+    description="Too many failed logins for this account or address; the password was not checked."
+)
+class LoginLockedError(Error):
+    retry_after_seconds: int = strawberry.field(
+        description="Seconds until login is possible again."
+    )
+
+
 AnyError = (
     ValidationError
     | InsufficientFundsError
@@ -125,6 +135,7 @@ AnyError = (
     | OrderNotOpenError
     | SecondFactorRequiredError
     | InvalidSecondFactorError
+    | LoginLockedError
 )
 
 
@@ -137,6 +148,10 @@ def error_from(exc: domain.DomainError) -> AnyError:
         return InsufficientFundsError(code=code, message=exc.message, asset=exc.asset)
     if isinstance(exc, domain.SecondFactorRequired):
         return SecondFactorRequiredError(code=code, message=exc.message, methods=list(exc.methods))
+    if isinstance(exc, domain.LoginLocked):
+        return LoginLockedError(
+            code=code, message=exc.message, retry_after_seconds=exc.retry_after_seconds
+        )
     simple: dict[type[domain.DomainError], type[AnyError]] = {
         domain.NotFound: NotFoundError,
         domain.AlreadyExists: AlreadyExistsError,

@@ -19,9 +19,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from backend.api.account_security import PasswordMutation, TwoFactorMutation
+from backend.api.account_status import AccountStatusMutation, AccountStatusQuery
 from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
 from backend.api.ledger import LedgerSubscription
+from backend.api.login_security import LoginSecurityMutation, LoginSecurityQuery
 from backend.api.market_data import MarketDataQuery, MarketDataSubscription
 from backend.api.markets import MarketQuery
 from backend.api.masking import MaskUnexpectedErrors
@@ -29,7 +31,18 @@ from backend.api.scalars import SCALAR_MAP
 from backend.api.spot import SpotMutation
 from backend.api.spot_queries import SpotQuery, SpotSubscription
 
-Query = merge_types("Query", (AccountQuery, MarketQuery, MarketDataQuery, SpotQuery, AdminQuery))
+Query = merge_types(
+    "Query",
+    (
+        AccountQuery,
+        MarketQuery,
+        MarketDataQuery,
+        SpotQuery,
+        AdminQuery,
+        LoginSecurityQuery,
+        AccountStatusQuery,
+    ),
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -39,6 +52,8 @@ Mutation = merge_types(
         AdminMutation,
         TwoFactorMutation,
         PasswordMutation,
+        LoginSecurityMutation,
+        AccountStatusMutation,
     ),
 )
 Subscription = merge_types(

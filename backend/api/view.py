@@ -13,6 +13,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from backend.api.context import Context
 from backend.api.masking import is_outage
+from backend.db.session_activity import needs_touch, touch_session
 from backend.services import Services
 from queries.accounts import get_session_user
 from queries.views import SessionUser
@@ -30,9 +31,14 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.services = services
 
-    async def _session(self, token: str) -> SessionUser | None:
+    async def _session(self, token: str, ip: str | None) -> SessionUser | None:
         async with self.services.engine.connect() as conn:
-            return await get_session_user(conn, token)
+            session = await get_session_user(conn, token)
+            interval = self.services.settings.session_touch_interval_seconds
+            if session is not None and needs_touch(session.last_seen_at, interval):
+                await touch_session(conn, session.session_id, ip)
+                await conn.commit()
+            return session
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -50,7 +56,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
                 # An unknown or expired token is treated as anonymous; fields that need a user
                 # then answer UNAUTHENTICATED.
                 try:
-                    context.user = await self._session(token)
+                    context.user = await self._session(token, context.client_ip)
                 except Exception as exc:
                     if not is_outage(exc):
                         raise
@@ -63,7 +69,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if token is None:
             return {"authenticated": False}  # anonymous: public subscriptions only
         try:
-            user = await self._session(token)
+            user = await self._session(token, context.client_ip)
         except Exception as exc:
             if not is_outage(exc):
                 raise

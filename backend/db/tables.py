@@ -125,6 +125,8 @@ users = Table(
     Column("role", String(16), nullable=False, server_default="user"),
     Column("status", String(16), nullable=False, server_default="active"),
     _now(),
+    # Shown in every email we send, so the user can tell ours from a phishing copy.
+    Column("anti_phishing_code", String(20)),
     CheckConstraint("role IN ('user','admin')", name="role"),
     CheckConstraint("status IN ('active','frozen','locked')", name="status"),
     CheckConstraint("email = lower(email)", name="email_lowercase"),

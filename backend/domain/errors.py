@@ -107,3 +107,15 @@ class InvalidSecondFactor(DomainError):
     """The code is wrong, expired, or was already used."""
 
     code = "INVALID_SECOND_FACTOR"
+
+
+class LoginLocked(DomainError):
+    """Too many failed logins for this account or from this address: wait, then try again."""
+
+    code = "LOGIN_LOCKED"
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(
+            message or f"too many failed logins; try again in {retry_after_seconds} seconds"
+        )
+        self.retry_after_seconds = retry_after_seconds

@@ -14,6 +14,7 @@ from backend.domain.errors import AccountUnavailable, InvalidCredentials, Invali
 from backend.security.passwords import verify_password
 from backend.security.tokens import new_token, token_digest
 from backend.settings import Settings
+from commands.accounts.login_notice import record_login
 from commands.accounts.second_factor import SecondFactorProof, require_second_factor
 from commands.unit_of_work import UnitOfWork
 
@@ -84,4 +85,6 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
             )
         ],
     )
+    # Known devices, the new-device email (outbox) and the audit row, in this transaction.
+    await record_login(uow.conn, row.id, session_id, cmd.ip, cmd.user_agent)
     return StartedSession(token, session_id, row.id, expires_at)

@@ -26,9 +26,14 @@ STOP_TYPES = ("STOP_MARKET", "STOP_LIMIT")
 
 
 async def trading_owner(conn: AsyncConnection, user_id: uuid.UUID) -> int:
-    """The user's engine owner number; frozen and locked accounts may not trade."""
+    """The user's engine owner number; frozen and locked accounts may not trade. FOR SHARE: a
+    concurrent status change (FOR UPDATE) waits for this order, or this order for it."""
     row = (
-        await conn.execute(select(users.c.number, users.c.status).where(users.c.id == user_id))
+        await conn.execute(
+            select(users.c.number, users.c.status)
+            .where(users.c.id == user_id)
+            .with_for_update(read=True)
+        )
     ).one()
     if row.status != "active":
         raise AccountUnavailable(f"the account is {row.status}: trading is not allowed")

@@ -20,8 +20,10 @@ from backend.db.engine import libpq_url
 from backend.db.tables import metadata
 from backend.matching.inputs import INPUT_TYPES
 
-ASYNC_TABLES = frozenset({"projection_checkpoints"})
-"""Write-side tables that change without a request: the projection runner's checkpoints."""
+ASYNC_TABLES = frozenset({"projection_checkpoints", "session_activity", "email_outbox"})
+"""Write-side tables that change without a state-changing request: the projection runner's
+checkpoints, a session's throttled last-seen time (touched by any authenticated request, queries
+too) and the email outbox (drained by the worker)."""
 
 EXPECTED_TABLES = frozenset(
     {

@@ -47,6 +47,7 @@ import httpx
 import hypothesis
 import psycopg
 import pytest
+import redis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
@@ -54,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.api.export_schema import schema_sdl
 from backend.api.schema import build_schema
+from backend.security.login_guard import email_key
 from backend.settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, fund, register_and_login
 from tests.e2e.spot_helpers import SpotMarket, Trader, limit, new_market
@@ -116,6 +118,8 @@ class World:
     """Another trader with resting orders on both sides (orders the user may not touch)."""
     config: dict[str, object]
     """The market row as created; restored when an admin case changes it."""
+    settings: Settings | None = None
+    """Where the login lockout counters live (restored so a fuzzed lockout does not stick)."""
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +162,7 @@ async def world(server: str, engine: AsyncEngine, settings: Settings) -> AsyncIt
             ).fetchall()
             assert sorted(statuses) == [("FILLED", 2), ("NEW", 4)], statuses
             config = _market_row(db, market.symbol)
-    yield World(market, admin, user, maker, config)
+    yield World(market, admin, user, maker, config, settings)
 
 
 def _resting(user: Account, maker: Account, last: Decimal) -> list[tuple[Trader, str, Decimal]]:
@@ -240,11 +244,44 @@ class Keeper:
         if _market_row(self.db, self.world.market.symbol) != self.world.config:
             self._restore_market()
             changed = True
+        changed |= self._reinstate_accounts()
         changed |= self._top_up()
         changed |= self._replenish()
         if changed:
             wait_until_idle(self.db)
         self.refresh_pools()
+
+    def _reinstate_accounts(self) -> bool:
+        """Undo what fuzzed logins and adminSetAccountStatus do to the world's accounts: login
+        lockouts (wrong passwords for the world's emails) and a frozen or locked status."""
+        w = self.world
+        if w.settings is not None:
+            prefix = f"{w.settings.queue_namespace}:login:"
+            with redis.Redis.from_url(w.settings.redis_url) as r:
+                keys = [
+                    *(k for a in (w.admin, w.user, w.maker)
+                      for k in r.scan_iter(f"{prefix}account:{email_key(a.email)}:*")),
+                    *r.scan_iter(f"{prefix}ip:*"),
+                ]
+                if keys:
+                    r.delete(*keys)
+        changed = False
+        for role in ("user", "maker"):
+            account: Account = getattr(w, role)
+            row = self.db.execute(
+                "SELECT status FROM users WHERE id = %s", (account.user_id,)
+            ).fetchone()
+            if row is not None and row[0] != "active":
+                data = self.run(
+                    "admin/set_account_status",
+                    {"input": {"userId": account.user_id, "status": "ACTIVE",
+                               "reason": "fuzz restore"}},
+                    w.admin.token,
+                )
+                assert data["adminSetAccountStatus"]["__typename"] == "AccountStatusChange", data
+                self.relogin(role)  # a lock revoked its sessions
+                changed = True
+        return changed
 
     def _update_market(self, **values: object) -> None:
         data = self.run(

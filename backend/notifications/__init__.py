@@ -1,0 +1,1 @@
+"""Outbound notifications: email templates, senders and the outbox drain."""
