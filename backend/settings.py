@@ -62,6 +62,15 @@ class Settings:
     # Master keys for secrets at rest, `id:base64key,...`, the first current (see
     # backend.security.envelope); empty: a development key kept in data_dir.
     master_keys: str = ""
+    # ---- database roles and the audit log (issue 5, security audit) ----
+    # The services connect as this non-owner role (created by migration 0006); DATABASE_URL's
+    # owner is for migrations only. A full EXCHANGE_APP_DATABASE_URL wins over the user name.
+    db_app_user: str = "exchange_app"
+    app_database_url: str = ""
+    # The audit chain's head is exported this often to the anchor sink (a JSON-lines file per
+    # database under `audit_anchor_dir`, default data_dir/audit-anchors).
+    audit_anchor_interval_seconds: float = 60.0
+    audit_anchor_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +100,15 @@ class Settings:
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
             master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
+            # database roles and the audit log (issue 5, security audit)
+            db_app_user=os.environ.get("EXCHANGE_DB_APP_USER", "exchange_app"),
+            app_database_url=os.environ.get("EXCHANGE_APP_DATABASE_URL", ""),
+            audit_anchor_interval_seconds=float(
+                os.environ.get("EXCHANGE_AUDIT_ANCHOR_INTERVAL", "60")
+            ),
+            audit_anchor_dir=Path(os.environ["EXCHANGE_AUDIT_ANCHOR_DIR"])
+            if os.environ.get("EXCHANGE_AUDIT_ANCHOR_DIR")
+            else None,
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

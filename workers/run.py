@@ -10,6 +10,7 @@ import threading
 import dramatiq
 
 from backend.settings import Settings
+from workers.audit_anchors import run_anchor_exports
 from workers.broker import make_broker, nudge_projections
 from workers.projections import WorkerResources, declare_projection_actor
 
@@ -26,6 +27,7 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
+    anchors = run_anchor_exports(settings, stop)
     log.info("worker started", extra={"threads": threads})
     try:
         while not stop.wait(settings.sweep_interval_seconds):
@@ -34,5 +36,6 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
             except Exception:  # Redis briefly away: keep sweeping, it will come back
                 log.exception("sweep failed")
     finally:
+        anchors.join(5)
         worker.stop()
         broker.close()

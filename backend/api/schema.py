@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 
 from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
+from backend.api.audit import AuditQuery
 from backend.api.ledger import LedgerSubscription
 from backend.api.market_data import MarketDataQuery, MarketDataSubscription
 from backend.api.markets import MarketQuery
@@ -28,7 +29,9 @@ from backend.api.scalars import SCALAR_MAP
 from backend.api.spot import SpotMutation
 from backend.api.spot_queries import SpotQuery, SpotSubscription
 
-Query = merge_types("Query", (AccountQuery, MarketQuery, MarketDataQuery, SpotQuery, AdminQuery))
+Query = merge_types(
+    "Query", (AccountQuery, MarketQuery, MarketDataQuery, SpotQuery, AdminQuery, AuditQuery)
+)
 Mutation = merge_types("Mutation", (AccountMutation, SessionMutation, SpotMutation, AdminMutation))
 Subscription = merge_types(
     "Subscription", (LedgerSubscription, SpotSubscription, MarketDataSubscription)
