@@ -91,7 +91,7 @@ def _cli_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
         "REDIS_URL": settings.redis_url,
         "EXCHANGE_AUDIT_ANCHOR_DIR": str(settings.audit_anchor_dir),
     }
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.run(
         [sys.executable, "-m", "backend.cli", "audit", "verify"],
         env=env,
         cwd=ROOT,
