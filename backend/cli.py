@@ -54,7 +54,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from backend.db.migrations import upgrade
 
     settings, servers = _resolve(settings)
-    upgrade(settings.database_url, args.revision)
+    upgrade(settings.database_url, args.revision, app_role=settings.db_app_user)
     if args.seed:
         asyncio.run(_prepare(settings, seed=True))
     if servers is not None:
@@ -102,7 +102,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     embedded = not (settings.database_url and settings.redis_url)
     settings, servers = _resolve(settings)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, app_role=settings.db_app_user)
     asyncio.run(_prepare(settings, seed=embedded and settings.seed_demo_markets))
     env = {
         **os.environ,
@@ -147,6 +147,52 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed and not stopping else 0
 
 
+async def _verify_audit(settings: Settings) -> int:
+    from backend.db.audit_chain import database_name, verify_chain
+    from backend.db.engine import make_engine
+    from backend.security.audit_anchors import anchor_sink
+
+    engine = make_engine(settings, pool_size=1)
+    try:
+        sink = anchor_sink(settings, await database_name(engine))
+        report = await verify_chain(engine, sink.anchors())
+    finally:
+        await engine.dispose()
+    if report.ok:
+        print(
+            f"audit chain ok: {report.checked} records, {report.anchors_checked} anchors"
+            f" checked ({sink})"
+        )
+        return 0
+    print(
+        f"audit chain BROKEN at row {report.first_broken_id}: {report.reason}"
+        f" ({report.checked} records checked before it)"
+    )
+    return 1
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """`exchange audit verify`: exit 1 at the first broken link. `exchange audit anchor`: export
+    the head now (the worker does it every EXCHANGE_AUDIT_ANCHOR_INTERVAL seconds)."""
+    settings, servers = _resolve(settings)
+    try:
+        if args.action == "verify":
+            return asyncio.run(_verify_audit(settings))
+        from backend.db.audit_chain import ChainBroken
+        from workers.audit_anchors import export_once
+
+        try:
+            anchor = export_once(settings)
+        except ChainBroken as broken:
+            print(f"not exported: {broken}")
+            return 1
+        print(f"anchored row {anchor.id}" if anchor else "the head has not moved; nothing to do")
+        return 0
+    finally:
+        if servers is not None:
+            servers.stop()  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="upgrade the database schema")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.add_argument("--seed", action="store_true", help="also create the demo assets/markets")
+    audit = sub.add_parser("audit", help="verify the audit log's hash chain or anchor its head")
+    audit.add_argument("action", choices=["verify", "anchor"])
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("EXCHANGE_LOG_LEVEL", "INFO"))
     settings = Settings.from_env()
@@ -168,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker": cmd_worker,
         "matcher": cmd_matcher,
         "migrate": cmd_migrate,
+        "audit": cmd_audit,
     }
     return handlers[args.command](replace(settings), args)
 

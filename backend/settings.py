@@ -98,6 +98,15 @@ class Settings:
     smtp_timeout_seconds: float = 10.0
     outbox_poll_interval_seconds: float = 1.0
     outbox_max_attempts: int = 8
+    # ---- database roles and the audit log (issue 5, security audit) ----
+    # The services connect as this non-owner role (created by migration 0006); DATABASE_URL's
+    # owner is for migrations only. A full EXCHANGE_APP_DATABASE_URL wins over the user name.
+    db_app_user: str = "exchange_app"
+    app_database_url: str = ""
+    # The audit chain's head is exported this often to the anchor sink (a JSON-lines file per
+    # database under `audit_anchor_dir`, default data_dir/audit-anchors).
+    audit_anchor_interval_seconds: float = 60.0
+    audit_anchor_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -156,6 +165,15 @@ class Settings:
             smtp_timeout_seconds=float(os.environ.get("EXCHANGE_SMTP_TIMEOUT_SECONDS", "10")),
             outbox_poll_interval_seconds=float(os.environ.get("EXCHANGE_OUTBOX_POLL_SECONDS", "1")),
             outbox_max_attempts=_int("EXCHANGE_OUTBOX_MAX_ATTEMPTS", 8),
+            # database roles and the audit log (issue 5, security audit)
+            db_app_user=os.environ.get("EXCHANGE_DB_APP_USER", "exchange_app"),
+            app_database_url=os.environ.get("EXCHANGE_APP_DATABASE_URL", ""),
+            audit_anchor_interval_seconds=float(
+                os.environ.get("EXCHANGE_AUDIT_ANCHOR_INTERVAL", "60")
+            ),
+            audit_anchor_dir=Path(os.environ["EXCHANGE_AUDIT_ANCHOR_DIR"])
+            if os.environ.get("EXCHANGE_AUDIT_ANCHOR_DIR")
+            else None,
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

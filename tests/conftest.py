@@ -55,7 +55,9 @@ def database_url(servers: ServerPair) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, servers: ServerPair) -> Settings:
+def settings(
+    database_url: str, servers: ServerPair, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return replace(
         Settings(),
         database_url=database_url,
@@ -64,6 +66,7 @@ def settings(database_url: str, servers: ServerPair) -> Settings:
         master_keys=os.environ["EXCHANGE_MASTER_KEYS"],
         bootstrap_admin_email=ADMIN_EMAIL,
         bootstrap_admin_password=ADMIN_PASSWORD,
+        audit_anchor_dir=tmp_path_factory.mktemp("audit-anchors"),
     )
 
 
@@ -109,6 +112,9 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "EXCHANGE_MAX_OPEN_STOP_ORDERS": "3",
         # A loaded 2-core machine can take longer than the default 2 s to match.
         "EXCHANGE_PLACE_ORDER_WAIT": "10",
+        # The audit chain's anchors: the test session's own folder, exported every second.
+        "EXCHANGE_AUDIT_ANCHOR_DIR": str(settings.audit_anchor_dir),
+        "EXCHANGE_AUDIT_ANCHOR_INTERVAL": "1",
     }
 
 

@@ -10,6 +10,7 @@ import threading
 import dramatiq
 
 from backend.settings import Settings
+from workers.audit_anchors import run_anchor_exports
 from workers.broker import make_broker, nudge_projections
 from workers.outbox import start_outbox_thread
 from workers.projections import WorkerResources, declare_projection_actor
@@ -28,6 +29,7 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
     outbox = start_outbox_thread(settings, stop)
+    anchors = run_anchor_exports(settings, stop)
     log.info("worker started", extra={"threads": threads})
     try:
         while not stop.wait(settings.sweep_interval_seconds):
@@ -37,5 +39,6 @@ def run_worker(settings: Settings, threads: int = 2) -> None:
                 log.exception("sweep failed")
     finally:
         outbox.join(timeout=10)
+        anchors.join(5)
         worker.stop()
         broker.close()

@@ -22,6 +22,7 @@ from backend.api.account_security import PasswordMutation, TwoFactorMutation
 from backend.api.account_status import AccountStatusMutation, AccountStatusQuery
 from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
+from backend.api.audit import AuditQuery
 from backend.api.ledger import LedgerSubscription
 from backend.api.login_security import LoginSecurityMutation, LoginSecurityQuery
 from backend.api.market_data import MarketDataQuery, MarketDataSubscription
@@ -41,6 +42,7 @@ Query = merge_types(
         AdminQuery,
         LoginSecurityQuery,
         AccountStatusQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(

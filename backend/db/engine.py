@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from backend.db.roles import service_database_url
 from backend.settings import Settings
 
 
@@ -32,11 +33,18 @@ def session_options(settings: Settings) -> str:
 
 
 def make_engine(
-    settings: Settings, *, pool_size: int | None = None, options: str | None = None
+    settings: Settings,
+    *,
+    pool_size: int | None = None,
+    options: str | None = None,
+    owner: bool = False,
 ) -> AsyncEngine:
+    """An engine on the services' non-owner role (backend.db.roles); `owner=True` connects with
+    DATABASE_URL itself, which only migrations and operator tooling should need."""
     size = settings.db_pool_size if pool_size is None else pool_size
+    url = settings.database_url if owner else service_database_url(settings)
     return create_async_engine(
-        sqlalchemy_url(settings.database_url),
+        sqlalchemy_url(url),
         pool_size=size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,

@@ -226,10 +226,13 @@ projection_checkpoints = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Append-only and hash-chained (backend/db/audit.py, backend/security/audit_hash.py): `id` is the
+# position in the chain (1, 2, 3, ... without gaps, assigned under the chain head's row lock) and
+# `hash` covers the record and `prev_hash`. The services' role may only INSERT and SELECT here.
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("actor_id", UUID(as_uuid=True)),
     Column("action", String(64), nullable=False),
@@ -239,6 +242,23 @@ audit_log = Table(
     Column("after", JSONB),
     Column("ip", String(64)),
     Column("request_id", String(64)),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("id > 0", name="positive_id"),
+    Index("ix_audit_log_actor_id_id", "actor_id", "id"),
+    Index("ix_audit_log_action_id", "action", "id"),
+)
+
+# The chain's one head row: the last record's id and hash. Appenders lock it (UPDATE), so the
+# chain never forks and ids never skip; verification checks it against the table's last row.
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("singleton", Boolean, primary_key=True, server_default=text("true")),
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("singleton", name="singleton"),
 )
 
 # ---- spot trading (write side) ----
