@@ -112,6 +112,7 @@ class Stack:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         for out in self._outs:
             out.close()
 
