@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
+import redis.asyncio as aioredis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +21,8 @@ from backend.db.two_factor_tables import (
     totp_credentials,
     user_security,
 )
+from backend.security.login_guard import email_key
+from backend.settings import Settings
 from tests.graphql_client import GraphQLClient
 
 PASSWORD = "correct-horse-9"
@@ -132,3 +135,16 @@ async def security_state(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
                 .where(audit_log.c.target == f"user:{uid}")
             ),
         }
+
+
+async def forget_login_failures(settings: Settings, email: str) -> None:
+    """Clear the login lockout's counters of this account, so a test of the second factor's own
+    limits is not cut short by the (stricter) lockout of wrong logins."""
+    redis = aioredis.from_url(settings.redis_url)
+    try:
+        prefix = f"{settings.queue_namespace}:login:account:{email_key(email)}:"
+        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
