@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
+from backend.security.rate_limit import RateLimiter
 from backend.settings import Settings
 from commands.bus import CommandBus
 
@@ -23,3 +24,5 @@ class Services:
     bus: CommandBus
     hub: Hub
     order_waiter: OrderWaiter
+    # Redis token buckets (IP, user, API key, orders); None: no limits (tests of other parts).
+    rate_limiter: RateLimiter | None = None

@@ -18,6 +18,9 @@ from commands.admin.adjust_balance import AdjustBalance, adjust_balance
 from commands.admin.create_asset import CreateAsset, create_asset
 from commands.admin.create_market import CreateMarket, create_market
 from commands.admin.update_market import UpdateMarket, update_market
+from commands.api_keys.create_api_key import CreateApiKey, create_api_key
+from commands.api_keys.revoke_api_key import RevokeApiKey, revoke_api_key
+from commands.api_keys.set_market_maker import SetApiKeyMarketMaker, set_api_key_market_maker
 from commands.spot.cancel_order import (
     AmendOrder,
     CancelAllOrders,
@@ -49,6 +52,10 @@ HANDLERS: dict[type[Any], Handler] = {
     CancelOrder: cancel_order,
     CancelAllOrders: cancel_all_orders,
     AmendOrder: amend_order,
+    # API keys
+    CreateApiKey: create_api_key,
+    RevokeApiKey: revoke_api_key,
+    SetApiKeyMarketMaker: set_api_key_market_maker,
 }
 
 # Transient conflicts between concurrent transactions: the whole command is simply run again.

@@ -108,6 +108,12 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "EXCHANGE_MAX_OPEN_STOP_ORDERS": "3",
         # A loaded 2-core machine can take longer than the default 2 s to match.
         "EXCHANGE_PLACE_ORDER_WAIT": "10",
+        # Rate limits stay on, far above what the suite sends from its one IP (the rate-limit
+        # tests start their own server with small limits).
+        "EXCHANGE_RATE_LIMIT_IP_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_USER_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_API_KEY_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_ORDERS_PER_10S": "1000000",
     }
 
 

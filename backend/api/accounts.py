@@ -18,7 +18,7 @@ from backend.api.errors import (
 from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
 from backend.api.pagination import Connection
-from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
+from backend.api.permissions import READ, SESSION_ONLY, current_user
 from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
 from commands.accounts.start_session import StartedSession, StartSession
@@ -146,7 +146,7 @@ class LogoutResult:
 @strawberry.type
 class SessionMutation:
     @strawberry.mutation(
-        permission_classes=AUTHENTICATED,
+        permission_classes=SESSION_ONLY,
         description="Revoke the current session: its token stops working now.",
     )
     async def logout(self, info: Info) -> LogoutResult:
@@ -160,6 +160,6 @@ class SessionMutation:
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
+    @strawberry.field(permission_classes=READ, description="The signed-in account.")
     async def me(self, info: Info) -> User:
         return User.from_view(current_user(info).user)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from backend.services import Services
+from queries.api_keys import ApiKeyView
 from queries.views import SessionUser
 
 
@@ -23,6 +24,9 @@ class Context:
     user: SessionUser | None = None
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Set when the request was signed with an API key (then `user` is the key's owner and
+    # `user.session_id` the key's id): fields check its scopes (backend.api.permissions).
+    api_key: ApiKeyView | None = None
 
     @property
     def client_ip(self) -> str | None:
