@@ -27,6 +27,10 @@ EVENT_VERSIONS: dict[str, int] = {
     "spot.cancel_all_requested": 1,
     "spot.amend_requested": 1,
     "spot.batch_matched": 1,
+    # API keys
+    "account.api_key_created": 1,
+    "account.api_key_revoked": 1,
+    "admin.api_key_tier_changed": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.
