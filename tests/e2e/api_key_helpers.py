@@ -58,7 +58,9 @@ async def signed_post(
     **options: Any,
 ) -> httpx.Response:
     body = body_of(query, variables)
-    return await http.post("/graphql", content=body, headers=signed_headers(key_id, secret, body, **options))
+    return await http.post(
+        "/graphql", content=body, headers=signed_headers(key_id, secret, body, **options)
+    )
 
 
 async def run_signed(

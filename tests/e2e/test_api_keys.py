@@ -77,9 +77,7 @@ async def test_create_list_and_revoke(
     assert revoked["revokeApiKey"]["revokedAt"] is not None
     assert again["revokeApiKey"]["revokedAt"] == revoked["revokeApiKey"]["revokedAt"]
     assert (await client.run("api_keys/my_api_keys", token=token))["myApiKeys"] == []
-    with_revoked = await client.run(
-        "api_keys/my_api_keys", {"includeRevoked": True}, token=token
-    )
+    with_revoked = await client.run("api_keys/my_api_keys", {"includeRevoked": True}, token=token)
     assert [k["id"] for k in with_revoked["myApiKeys"]] == [key["id"]]
 
 
@@ -101,13 +99,17 @@ async def test_key_actions_are_audited_and_evented(
             )
         ).all()
         kinds = (
-            await conn.execute(
-                select(events.c.event_type)
-                .where(events.c.stream == f"user:{user_id}")
-                .where(events.c.event_type.like("account.api_key_%"))
-                .order_by(events.c.position)
+            (
+                await conn.execute(
+                    select(events.c.event_type)
+                    .where(events.c.stream == f"user:{user_id}")
+                    .where(events.c.event_type.like("account.api_key_%"))
+                    .order_by(events.c.position)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert [a.action for a in audits] == ["api_key.create", "api_key.revoke"]
     assert {str(a.actor_id) for a in audits} == {user_id}
     assert "secret" not in str(audits[0].after)
@@ -162,9 +164,7 @@ async def test_withdraw_key_needs_a_second_factor(
     user_id, token = await register_and_login(client)
     # when
     result = await create(client, token, scopes=["READ", "WITHDRAW"])
-    with_code = await create(
-        client, token, scopes=["WITHDRAW"], secondFactor={"totp": "123456"}
-    )
+    with_code = await create(client, token, scopes=["WITHDRAW"], secondFactor={"totp": "123456"})
     # then
     assert result["__typename"] == "SecondFactorRequiredError", result
     assert result["code"] == "SECOND_FACTOR_REQUIRED"
