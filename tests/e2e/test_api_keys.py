@@ -42,7 +42,7 @@ async def test_create_list_and_revoke(
     client: GraphQLClient, engine: AsyncEngine, settings: Settings
 ) -> None:
     # given
-    user_id, token = await register_and_login(client)
+    _, token = await register_and_login(client)
     # when
     created = await create(
         client, token, label="  grid bot ", scopes=["TRADE", "READ"], ipAllowlist=["10.1.2.3"]
@@ -176,7 +176,7 @@ async def test_revoking_a_foreign_or_malformed_key_changes_nothing(
     client: GraphQLClient, engine: AsyncEngine
 ) -> None:
     # given
-    owner_id, owner_token = await register_and_login(client)
+    _, owner_token = await register_and_login(client)
     _, other_token = await register_and_login(client)
     key_id, _ = await create_key(client, owner_token, ["READ"])
     # when
