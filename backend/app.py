@@ -89,7 +89,7 @@ async def build_services(settings: Settings) -> Services:
     hub = Hub(redis)
     waiter = OrderWaiter(hub)
     await waiter.start()
-    limiter = RateLimiter(redis, settings.queue_namespace)
+    limiter = RateLimiter.connect(settings.redis_url, settings.queue_namespace)
     return Services(settings, engine, redis, broker, bus, hub, waiter, rate_limiter=limiter)
 
 
@@ -97,6 +97,8 @@ async def close_services(services: Services) -> None:
     await services.order_waiter.close()
     await services.hub.close()
     await services.redis.aclose()
+    if services.rate_limiter is not None:
+        await services.rate_limiter.aclose()
     services.broker.close()
     await services.engine.dispose()
 

@@ -107,7 +107,8 @@ async def _api_key(request: Request, body: bytes, services: Services, api_key: s
     if credentials.owner.status == "locked":
         raise AuthenticationFailed("the account is locked", "FORBIDDEN")
     replay_key = f"{services.settings.queue_namespace}:apisig:{key_id}:{signed.signature}"
-    first_use = await services.redis.set(replay_key, b"1", nx=True, px=2 * signed.recv_window_ms)
+    redis = services.rate_limiter.redis if services.rate_limiter else services.redis
+    first_use = await redis.set(replay_key, b"1", nx=True, px=2 * signed.recv_window_ms)
     if not first_use:
         raise AuthenticationFailed("this signed request was already used (replay)")
     return Principal(SessionUser(credentials.owner, key_id, FAR_FUTURE), key)

@@ -75,8 +75,22 @@ class RateLimited(Exception):
 
 class RateLimiter:
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+        self.redis = redis
         self._script: Any = redis.register_script(_SCRIPT)
         self.prefix = prefix
+
+    @classmethod
+    def connect(cls, redis_url: str, prefix: str, max_connections: int = 64) -> RateLimiter:
+        """With its own pool that waits for a free connection (the default pool raises when
+        exhausted, which a burst of requests, the very thing limited, would do)."""
+        pool = aioredis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=max_connections, timeout=10
+        )
+        return cls(aioredis.Redis(connection_pool=pool), prefix)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
 
     def key(self, *parts: object) -> str:
         return ":".join((self.prefix, "rl", *(str(p) for p in parts)))
