@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -20,6 +21,7 @@ QUERY = "{ markets { symbol } }"
 async def burst(url: str, count: int, address: str, key: tuple[str, str] | None) -> dict[str, Any]:
     statuses: Counter[int] = Counter()
     limited: dict[str, Any] = {}
+    started = time.monotonic()
     transport = httpx.AsyncHTTPTransport(local_address=address)
     async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as http:
 
@@ -37,7 +39,11 @@ async def burst(url: str, count: int, address: str, key: tuple[str, str] | None)
 
         for start in range(0, count, 20):  # 20 in flight at a time
             await asyncio.gather(*(one(n) for n in range(start, min(start + 20, count))))
-    return {"statuses": {str(k): v for k, v in statuses.items()}, "limited": limited}
+    return {
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "limited": limited,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def main() -> None:

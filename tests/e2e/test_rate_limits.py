@@ -79,7 +79,8 @@ async def test_an_ip_burst_is_limited_and_other_ips_are_not(limited: str) -> Non
     summary = burst(limited, 120, "127.0.0.20")
     # then
     assert_rate_limited(summary, "ip")
-    assert summary["statuses"]["200"] <= 62  # the bucket (60) and what refilled meanwhile
+    # the bucket (60) and what refilled meanwhile (1 a second)
+    assert summary["statuses"]["200"] <= 60 + summary["seconds"] + 1
     async with client_from("127.0.0.21", limited) as http:
         response = await http.post("/graphql", json={"query": "{ markets { symbol } }"})
     assert response.status_code == 200 and "errors" not in response.json()
@@ -100,7 +101,7 @@ async def test_an_api_key_burst_is_limited_per_key(limited: str) -> None:
     summary = burst(limited, 45, "127.0.0.23", key_id, secret)
     # then
     assert_rate_limited(summary, "api_key")
-    assert summary["statuses"]["200"] <= 22
+    assert summary["statuses"]["200"] <= 20 + summary["seconds"] / 3 + 1
     async with client_from("127.0.0.24", limited) as http:
         other, other_token = await signed_up(http)
         me = await other.run("accounts/me", token=other_token)
