@@ -18,12 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.api.http_hardening import hardening_middleware
+from backend.api.request_guard import RequestGuard
 from backend.api.schema import build_schema
 from backend.api.view import ExchangeGraphQL
 from backend.db.engine import check_pool_fits, make_engine
 from backend.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
+from backend.security.rate_limit import RateLimiter
 from backend.services import Services
 from backend.settings import Settings
 from commands.accounts.ensure_admin import EnsureAdmin
@@ -87,7 +90,10 @@ async def build_services(settings: Settings) -> Services:
     hub = Hub(redis)
     waiter = OrderWaiter(hub)
     await waiter.start()
-    return Services(settings, engine, redis, broker, bus, hub, waiter, nudger)
+    limiter = RateLimiter.connect(settings.redis_url, settings.queue_namespace)
+    return Services(
+        settings, engine, redis, broker, bus, hub, waiter, nudger, rate_limiter=limiter
+    )
 
 
 async def close_services(services: Services) -> None:
@@ -95,6 +101,8 @@ async def close_services(services: Services) -> None:
     await services.order_waiter.close()
     await services.hub.close()
     await services.redis.aclose()
+    if services.rate_limiter is not None:
+        await services.rate_limiter.aclose()
     services.broker.close()
     await services.engine.dispose()
 
@@ -147,13 +155,17 @@ def create_app(settings: Settings) -> Starlette:
             await services.bus.execute(
                 EnsureAdmin(settings.bootstrap_admin_email, settings.bootstrap_admin_password)
             )
-        graphql_endpoint.app = ExchangeGraphQL(
+        graphql = ExchangeGraphQL(
             services,
-            schema=build_schema(introspection=settings.introspection),
+            schema=build_schema(
+                introspection=settings.introspection, max_query_cost=settings.max_query_cost
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             keep_alive=True,
             keep_alive_interval=15,
         )
+        # Rate limits, body size and authentication before GraphQL (backend.api.request_guard).
+        graphql_endpoint.app = RequestGuard(graphql, services)
         try:
             yield
         finally:
@@ -168,6 +180,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
+        middleware=hardening_middleware(settings),
     )
     app.add_middleware(RequestIdMiddleware)
     return app

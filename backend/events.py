@@ -42,6 +42,10 @@ EVENT_VERSIONS: dict[str, int] = {
     "account.new_device_login": 1,
     "account.anti_phishing_code_set": 1,
     "account.status_changed": 1,
+    # API keys
+    "account.api_key_created": 1,
+    "account.api_key_revoked": 1,
+    "admin.api_key_tier_changed": 1,
 }
 
 # (event_type, from_version) -> function returning the payload at from_version + 1.

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.order_waiter import OrderWaiter
 from backend.pubsub import Hub
+from backend.security.rate_limit import RateLimiter
 from backend.settings import Settings
 from commands.bus import CommandBus
 from workers.nudger import CoalescingNudger
@@ -25,3 +26,5 @@ class Services:
     hub: Hub
     order_waiter: OrderWaiter
     nudger: CoalescingNudger
+    # Redis token buckets (IP, user, API key, orders); None: no limits (tests of other parts).
+    rate_limiter: RateLimiter | None = None

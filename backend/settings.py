@@ -107,6 +107,19 @@ class Settings:
     # database under `audit_anchor_dir`, default data_dir/audit-anchors).
     audit_anchor_interval_seconds: float = 60.0
     audit_anchor_dir: Path | None = None
+    # ---- API keys, rate limits, GraphQL and HTTP hardening (issue 5; docs/security-api-keys.md)
+    max_api_keys_per_user: int = 30
+    # EXCHANGE_RATE_LIMITS=off disables every limit below (benchmarks).
+    rate_limits_enabled: bool = True
+    rate_limit_ip_per_minute: int = 6_000  # request weight, Binance's REQUEST_WEIGHT per IP
+    rate_limit_user_per_minute: int = 6_000
+    rate_limit_api_key_per_minute: int = 6_000
+    rate_limit_orders_per_10s: int = 100  # per account, Binance's ORDERS per 10 s
+    rate_limit_market_maker_factor: int = 10  # market-maker keys get this multiple
+    max_request_bytes: int = 256 * 1024
+    max_query_cost: int = 20_000
+    cors_origins: tuple[str, ...] = ()
+    hsts_seconds: int = 0  # 0: no Strict-Transport-Security (set it behind TLS)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -174,6 +187,22 @@ class Settings:
             audit_anchor_dir=Path(os.environ["EXCHANGE_AUDIT_ANCHOR_DIR"])
             if os.environ.get("EXCHANGE_AUDIT_ANCHOR_DIR")
             else None,
+            # API keys, rate limits, hardening
+            max_api_keys_per_user=_int("EXCHANGE_MAX_API_KEYS_PER_USER", 30),
+            rate_limits_enabled=_bool("EXCHANGE_RATE_LIMITS", True),
+            rate_limit_ip_per_minute=_int("EXCHANGE_RATE_LIMIT_IP_PER_MINUTE", 6_000),
+            rate_limit_user_per_minute=_int("EXCHANGE_RATE_LIMIT_USER_PER_MINUTE", 6_000),
+            rate_limit_api_key_per_minute=_int("EXCHANGE_RATE_LIMIT_API_KEY_PER_MINUTE", 6_000),
+            rate_limit_orders_per_10s=_int("EXCHANGE_RATE_LIMIT_ORDERS_PER_10S", 100),
+            rate_limit_market_maker_factor=_int("EXCHANGE_RATE_LIMIT_MARKET_MAKER_FACTOR", 10),
+            max_request_bytes=_int("EXCHANGE_MAX_REQUEST_BYTES", 256 * 1024),
+            max_query_cost=_int("EXCHANGE_MAX_QUERY_COST", 20_000),
+            cors_origins=tuple(
+                o.strip()
+                for o in os.environ.get("EXCHANGE_CORS_ORIGINS", "").split(",")
+                if o.strip()
+            ),
+            hsts_seconds=_int("EXCHANGE_HSTS_SECONDS", 0),
         )
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:

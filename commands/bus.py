@@ -51,6 +51,9 @@ from commands.admin.create_asset import CreateAsset, create_asset
 from commands.admin.create_market import CreateMarket, create_market
 from commands.admin.set_account_status import SetAccountStatus, set_account_status
 from commands.admin.update_market import UpdateMarket, update_market
+from commands.api_keys.create_api_key import CreateApiKey, create_api_key
+from commands.api_keys.revoke_api_key import RevokeApiKey, revoke_api_key
+from commands.api_keys.set_market_maker import SetApiKeyMarketMaker, set_api_key_market_maker
 from commands.spot.cancel_order import (
     AmendOrder,
     CancelAllOrders,
@@ -98,6 +101,10 @@ HANDLERS: dict[type[Any], Handler] = {
     RevokeOtherSessions: revoke_other_sessions,
     SetAntiPhishingCode: set_anti_phishing_code,
     SetAccountStatus: set_account_status,
+    # API keys
+    CreateApiKey: create_api_key,
+    RevokeApiKey: revoke_api_key,
+    SetApiKeyMarketMaker: set_api_key_market_maker,
 }
 
 # Transient conflicts between concurrent transactions: the whole command is simply run again.

@@ -115,6 +115,12 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         # The audit chain's anchors: the test session's own folder, exported every second.
         "EXCHANGE_AUDIT_ANCHOR_DIR": str(settings.audit_anchor_dir),
         "EXCHANGE_AUDIT_ANCHOR_INTERVAL": "1",
+        # Rate limits stay on, far above what the suite sends from its one IP (the rate-limit
+        # tests start their own server with small limits).
+        "EXCHANGE_RATE_LIMIT_IP_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_USER_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_API_KEY_PER_MINUTE": "10000000",
+        "EXCHANGE_RATE_LIMIT_ORDERS_PER_10S": "1000000",
     }
 
 

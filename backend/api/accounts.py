@@ -23,7 +23,7 @@ from backend.api.execution import execute
 from backend.api.ledger import Balance, LedgerEntry, balances_of, ledger_entries_of
 from backend.api.login_protection import count_login_outcome, login_refusal
 from backend.api.pagination import Connection
-from backend.api.permissions import AUTHENTICATED, IsAuthenticated, current_user
+from backend.api.permissions import READ, SESSION_ONLY, current_user
 from backend.api.second_factor import SecondFactorInput, proof_of
 from commands.accounts.end_session import EndSession
 from commands.accounts.register_user import RegisterUser
@@ -190,7 +190,7 @@ class LogoutResult:
 @strawberry.type
 class SessionMutation:
     @strawberry.mutation(
-        permission_classes=AUTHENTICATED,
+        permission_classes=SESSION_ONLY,
         description="Revoke the current session: its token stops working now.",
     )
     async def logout(self, info: Info) -> LogoutResult:
@@ -204,6 +204,6 @@ class SessionMutation:
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="The signed-in account.")
+    @strawberry.field(permission_classes=READ, description="The signed-in account.")
     async def me(self, info: Info) -> User:
         return User.from_view(current_user(info).user)

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 
 from backend.security.client_ip import client_ip
 from backend.services import Services
+from queries.api_keys import ApiKeyView
 from queries.views import SessionUser
 
 
@@ -27,6 +28,9 @@ class Context:
     auth_unavailable: bool = False
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Set when the request was signed with an API key (then `user` is the key's owner and
+    # `user.session_id` the key's id): fields check its scopes (backend.api.permissions).
+    api_key: ApiKeyView | None = None
 
     @property
     def client_ip(self) -> str | None:

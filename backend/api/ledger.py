@@ -20,7 +20,7 @@ from backend.api.pagination import (
     encode_cursor,
     page_size,
 )
-from backend.api.permissions import IsAuthenticated, current_user
+from backend.api.permissions import READ, current_user
 from backend.domain.errors import InvalidInput
 from backend.domain.money import fixed
 from backend.pubsub import SubscriberLagging
@@ -102,7 +102,7 @@ async def ledger_entries_of(
 @strawberry.type
 class LedgerSubscription:
     @strawberry.subscription(
-        permission_classes=[IsAuthenticated],
+        permission_classes=READ,
         description="My balances: first the current ones, then each change as it happens.",
     )
     async def my_balances(self, info: Info) -> AsyncGenerator[BalanceUpdate, None]:

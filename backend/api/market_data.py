@@ -26,6 +26,7 @@ from backend.api.pagination import (
     encode_cursor,
     page_size,
 )
+from backend.api.permissions import PUBLIC_READ
 from backend.api.spot_types import OrderSide
 from backend.domain.errors import InvalidInput
 from backend.domain.money import fixed
@@ -214,7 +215,10 @@ def _check_depth(depth: int) -> None:
 
 @strawberry.type
 class MarketDataQuery:
-    @strawberry.field(description="The order book: the best levels per side and their sequence.")
+    @strawberry.field(
+        permission_classes=PUBLIC_READ,
+        description="The order book: the best levels per side and their sequence.",
+    )
     async def order_book(self, info: Info, market: Market, depth: Depth = 50) -> OrderBook:
         _check_depth(depth)
         scales = await _scales(info, market)
@@ -227,7 +231,9 @@ class MarketDataQuery:
             asks=_levels(view.asks, scales),
         )
 
-    @strawberry.field(description="A market's trades, newest first.")
+    @strawberry.field(
+        permission_classes=PUBLIC_READ, description="A market's trades, newest first."
+    )
     async def trades(
         self,
         info: Info,
@@ -255,7 +261,10 @@ class MarketDataQuery:
             ),
         )
 
-    @strawberry.field(description="Candles, oldest first. Intervals without trades are absent.")
+    @strawberry.field(
+        permission_classes=PUBLIC_READ,
+        description="Candles, oldest first. Intervals without trades are absent.",
+    )
     async def candles(
         self,
         info: Info,
@@ -282,7 +291,9 @@ class MarketDataQuery:
             rows = await list_candles(conn, market, interval.value, _utc(from_), _utc(to), limit)
         return [_candle(r, scales) for r in rows]
 
-    @strawberry.field(description="The market's rolling 24-hour ticker, now.")
+    @strawberry.field(
+        permission_classes=PUBLIC_READ, description="The market's rolling 24-hour ticker, now."
+    )
     async def ticker(self, info: Info, market: Market) -> Ticker:
         scales = await _scales(info, market)
         async with info.context.services.engine.connect() as conn:
@@ -293,9 +304,10 @@ class MarketDataQuery:
 @strawberry.type
 class MarketDataSubscription:
     @strawberry.subscription(
+        permission_classes=PUBLIC_READ,
         description="The order book live: a snapshot, then the levels each batch changes. A"
         " delta continues the previous update; after a gap or lost messages a new snapshot"
-        " (snapshot: true) replaces the book. Deltas may touch levels beyond `depth`."
+        " (snapshot: true) replaces the book. Deltas may touch levels beyond `depth`.",
     )
     async def order_book(
         self, info: Info, market: Market, depth: Depth = 50
@@ -317,7 +329,10 @@ class MarketDataSubscription:
         except OrderBookBehind as exc:
             raise GraphQLError(f"{exc}; resubscribe", extensions={"code": "LAGGING"}) from None
 
-    @strawberry.subscription(description="A market's trades from now on, in sequence order.")
+    @strawberry.subscription(
+        permission_classes=PUBLIC_READ,
+        description="A market's trades from now on, in sequence order.",
+    )
     async def trades(self, info: Info, market: Market) -> AsyncGenerator[Trade, None]:
         scales = await _scales(info, market)
         services = info.context.services
@@ -325,7 +340,10 @@ class MarketDataSubscription:
             async for view in feed:
                 yield _trade(view, scales)
 
-    @strawberry.subscription(description="The 24-hour ticker: the current one, then each change.")
+    @strawberry.subscription(
+        permission_classes=PUBLIC_READ,
+        description="The 24-hour ticker: the current one, then each change.",
+    )
     async def ticker(self, info: Info, market: Market) -> AsyncGenerator[Ticker, None]:
         scales = await _scales(info, market)
         services = info.context.services
@@ -333,7 +351,9 @@ class MarketDataSubscription:
             async for view in feed:
                 yield _ticker(view, scales)
 
-    @strawberry.subscription(description="Candles of one interval as trades change them.")
+    @strawberry.subscription(
+        permission_classes=PUBLIC_READ, description="Candles of one interval as trades change them."
+    )
     async def candles(
         self, info: Info, market: Market, interval: Interval
     ) -> AsyncGenerator[Candle, None]:

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from backend.api.context import Info
+from backend.api.permissions import PUBLIC_READ
 from backend.domain.markets import MarketConfig
 from queries.markets import list_assets, list_markets
 from queries.views import AssetView
@@ -83,12 +84,12 @@ async def market_by_symbol(info: Info, symbol: str) -> Market:
 
 @strawberry.type
 class MarketQuery:
-    @strawberry.field(description="Every asset.")
+    @strawberry.field(permission_classes=PUBLIC_READ, description="Every asset.")
     async def assets(self, info: Info) -> list[Asset]:
         async with info.context.services.engine.connect() as conn:
             return [Asset.from_view(a) for a in await list_assets(conn)]
 
-    @strawberry.field(description="Every market, or the one named.")
+    @strawberry.field(permission_classes=PUBLIC_READ, description="Every market, or the one named.")
     async def markets(
         self,
         info: Info,

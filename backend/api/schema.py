@@ -22,13 +22,16 @@ from backend.api.account_security import PasswordMutation, TwoFactorMutation
 from backend.api.account_status import AccountStatusMutation, AccountStatusQuery
 from backend.api.accounts import AccountMutation, AccountQuery, SessionMutation
 from backend.api.admin import AdminMutation, AdminQuery
+from backend.api.api_keys import ApiKeyMutation, ApiKeyQuery
 from backend.api.audit import AuditQuery
 from backend.api.ledger import LedgerSubscription
 from backend.api.login_security import LoginSecurityMutation, LoginSecurityQuery
 from backend.api.market_data import MarketDataQuery, MarketDataSubscription
 from backend.api.markets import MarketQuery
 from backend.api.masking import MaskUnexpectedErrors
+from backend.api.query_cost import query_cost_rule
 from backend.api.scalars import SCALAR_MAP
+from backend.api.scope_gate import ApiKeyScopeGate
 from backend.api.spot import SpotMutation
 from backend.api.spot_queries import SpotQuery, SpotSubscription
 
@@ -43,6 +46,7 @@ Query = merge_types(
         LoginSecurityQuery,
         AccountStatusQuery,
         AuditQuery,
+        ApiKeyQuery,
     ),
 )
 Mutation = merge_types(
@@ -56,6 +60,7 @@ Mutation = merge_types(
         PasswordMutation,
         LoginSecurityMutation,
         AccountStatusMutation,
+        ApiKeyMutation,
     ),
 )
 Subscription = merge_types(
@@ -72,8 +77,17 @@ LIMIT_RULES = [
 NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    rules = LIMIT_RULES if introspection else NO_INTROSPECTION_RULES
+DEFAULT_MAX_QUERY_COST = 20_000
+
+
+def build_schema(
+    *, introspection: bool = True, max_query_cost: int = DEFAULT_MAX_QUERY_COST
+) -> strawberry.Schema:
+    # Built once per schema, so the validation cache (keyed on the rule classes) keeps hitting.
+    rules = [
+        *(LIMIT_RULES if introspection else NO_INTROSPECTION_RULES),
+        query_cost_rule(max_query_cost),
+    ]
     # Factories: strawberry builds fresh extension instances per request (the parse and
     # validation LRU caches live at module level and are shared).
     extensions: list[Callable[[], SchemaExtension]] = [
@@ -83,6 +97,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=1024),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=2_000),
+        # Requests signed with an API key reach only root fields declaring a scope it has.
+        ApiKeyScopeGate,
     ]
     return strawberry.Schema(
         query=Query,

@@ -23,7 +23,8 @@ from backend.api.errors import (
     ValidationError,
 )
 from backend.api.execution import execute
-from backend.api.permissions import AUTHENTICATED, current_user
+from backend.api.permissions import TRADE, current_user
+from backend.api.rate_limits import PLACES_OCO, PLACES_ORDER
 from backend.api.spot_types import (
     Order,
     OrderSide,
@@ -40,7 +41,8 @@ from commands.spot.place_oco_order import PlaceOcoOrder
 from commands.spot.place_order import CheckOrder, PlaceOrder
 from queries.spot import fills_of_orders, get_orders
 
-AUTH = AUTHENTICATED
+# Placing orders also counts against the account's orders-per-10-seconds limit.
+AUTH = TRADE
 
 
 @strawberry.input(description="A new order. Prices and quantities are decimal strings.")
@@ -201,7 +203,7 @@ def _request(i: PlaceOrderInput) -> OrderRequest:
 @strawberry.type
 class SpotMutation:
     @strawberry.mutation(
-        permission_classes=AUTH,
+        permission_classes=PLACES_ORDER,
         description=(
             "Place an order. Answers once the matcher has processed it (or, after the configured"
             " wait, with the PENDING_NEW order). Funds are held at acceptance."
@@ -221,7 +223,7 @@ class SpotMutation:
             present,
         )
 
-    @strawberry.mutation(permission_classes=AUTH, description="Place an OCO order pair.")
+    @strawberry.mutation(permission_classes=PLACES_OCO, description="Place an OCO order pair.")
     async def place_oco_order(self, info: Info, input: PlaceOcoOrderInput) -> PlaceOcoOrderResult:
         settings = info.context.services.settings
 
@@ -288,7 +290,7 @@ class SpotMutation:
         )
 
     @strawberry.mutation(
-        permission_classes=AUTH,
+        permission_classes=PLACES_ORDER,
         description=(
             "Lower an order's quantity, keeping its priority. Anything else: cancelReplaceOrder."
         ),
@@ -308,7 +310,7 @@ class SpotMutation:
             )
 
     @strawberry.mutation(
-        permission_classes=AUTH,
+        permission_classes=PLACES_ORDER,
         description=(
             "Cancel an order, then place a new one once the cancel is done. A new order that breaks"
             " its own rules (terms, market, clientOrderId) is refused before anything changes; if"

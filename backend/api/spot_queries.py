@@ -18,14 +18,14 @@ from backend.api.pagination import (
     encode_cursor,
     page_size,
 )
-from backend.api.permissions import AUTHENTICATED, current_user
+from backend.api.permissions import READ, current_user
 from backend.api.spot import load_orders
 from backend.api.spot_types import Fill, Order, OrderStatus, market_scales
 from backend.domain.errors import InvalidInput
 from backend.pubsub import SubscriberLagging
 from queries.spot import fills_of_orders, list_fills, list_orders
 
-AUTH = AUTHENTICATED
+AUTH = READ
 
 
 def _page(info: Info, first: int, after: str | None) -> tuple[int, int | None]:

@@ -50,7 +50,12 @@ class ExchangeGraphQL(GraphQL[Context, None]):
             services=self.services,
             request_id=request_id,
         )
-        if isinstance(request, Request):
+        principal = request.scope.get("state", {}).get("principal")
+        if principal is not None:
+            # Authenticated by backend.api.request_guard (session or signed API key).
+            context.user = principal.user
+            context.api_key = principal.api_key
+        elif isinstance(request, Request):
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 # An unknown or expired token is treated as anonymous; fields that need a user

@@ -1,0 +1,1 @@
+"""API keys for bots: create (secret shown once), revoke, market-maker tier."""
