@@ -107,6 +107,11 @@ ACCESS: dict[str, Access] = {
     "Mutation.revokeSession": OWN,
     "Mutation.revokeOtherSessions": OWN,
     "Mutation.setAntiPhishingCode": OWN,
+    "Mutation.createApiKey": OWN,
+    "Mutation.revokeApiKey": OWN,
+    "Mutation.adminSetApiKeyMarketMaker": ADMIN,
+    "Query.myApiKeys": OWN,
+    "Query.adminApiKeys": ADMIN,
     "Subscription.myBalances": OWN,
     "Subscription.myOrders": OWN,
     "Subscription.orderBook": PUBLIC,
@@ -127,6 +132,8 @@ CROSS_USER_VALUES: dict[str, str] = {
     "market": "market",
     "symbol": "market",
     "Mutation.revokeSession.id": "session_id",
+    "Mutation.revokeApiKey.id": "api_key_id",
+    "apiKeyId": "api_key_id",
 }
 
 HOW_TO_CLASSIFY = (
@@ -180,13 +187,15 @@ class UserA:
     client_order_id: str
     order_ids: set[str] = field(default_factory=set)
     session_id: str = ""
+    api_key_id: str = ""
 
     def value(self, key: str) -> str:
         return str(getattr(self, key))
 
     def markers(self) -> set[str]:
         """Strings that only A's data contains."""
-        return {self.user_id, self.email, self.token, self.client_order_id} - {""}
+        return {self.user_id, self.email, self.token, self.client_order_id,
+                self.api_key_id} - {""}
 
 
 class NeedsValue(Exception):
@@ -519,6 +528,13 @@ async def _user_a(
         (trader.user_id,),
     ).fetchone()
     a.session_id = str(session[0]) if session else ""
+    key = await client.run(
+        "api_keys/create_api_key",
+        {"input": {"label": "A's bot", "scopes": ["READ", "TRADE"]}},
+        token=trader.token,
+    )
+    assert key["createApiKey"]["__typename"] == "CreatedApiKeyPayload", key
+    a.api_key_id = key["createApiKey"]["apiKey"]["id"]
     return a, market, trader
 
 
