@@ -193,6 +193,33 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
             servers.stop()  # type: ignore[attr-defined]
 
 
+async def _rotate_keys(settings: Settings) -> int:
+    from backend.db.engine import make_engine
+    from backend.security.envelope import envelope_for
+    from backend.security.key_rotation import remaining, rotate
+
+    engine = make_engine(settings, pool_size=1)
+    envelope = envelope_for(settings)
+    try:
+        done = await rotate(engine, envelope)
+        left = await remaining(engine, envelope)
+    finally:
+        await engine.dispose()
+    current = envelope.provider.current_key_id
+    print(f"re-wrapped under master key {current!r}: {done}; {left} sealed values left")
+    return 0 if left == 0 else 1
+
+
+def cmd_rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """`exchange rotate-keys`: re-wrap every sealed secret under the current master key."""
+    settings, servers = _resolve(settings)
+    try:
+        return asyncio.run(_rotate_keys(settings))
+    finally:
+        if servers is not None:
+            servers.stop()  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("--seed", action="store_true", help="also create the demo assets/markets")
     audit = sub.add_parser("audit", help="verify the audit log's hash chain or anchor its head")
     audit.add_argument("action", choices=["verify", "anchor"])
+    sub.add_parser("rotate-keys", help="re-wrap sealed secrets under the current master key")
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("EXCHANGE_LOG_LEVEL", "INFO"))
     settings = Settings.from_env()
@@ -217,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "matcher": cmd_matcher,
         "migrate": cmd_migrate,
         "audit": cmd_audit,
+        "rotate-keys": cmd_rotate_keys,
     }
     return handlers[args.command](replace(settings), args)
 
