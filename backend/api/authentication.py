@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
+from backend.db.session_activity import needs_touch, touch_session
 from backend.security import ip_allowlist
 from backend.security.envelope import SealError, envelope_for
 from backend.security.request_signing import (
@@ -63,10 +64,20 @@ async def authenticate(request: Request, body: bytes, services: Services) -> Pri
     token = bearer_token(headers.get("authorization"))
     if token is None:
         return ANONYMOUS
-    async with services.engine.connect() as conn:
-        user = await get_session_user(conn, token)
     # An unknown or expired token is anonymous; fields that need a user answer UNAUTHENTICATED.
-    return Principal(user=user)
+    client = request.client.host if request.client else None
+    return Principal(user=await session_user(services, token, client))
+
+
+async def session_user(services: Services, token: str, ip: str | None) -> SessionUser | None:
+    """The session's user, its last-seen time refreshed (at most once per touch interval)."""
+    async with services.engine.connect() as conn:
+        session = await get_session_user(conn, token)
+        interval = services.settings.session_touch_interval_seconds
+        if session is not None and needs_touch(session.last_seen_at, interval):
+            await touch_session(conn, session.session_id, ip)
+            await conn.commit()
+        return session
 
 
 async def _api_key(request: Request, body: bytes, services: Services, api_key: str) -> Principal:

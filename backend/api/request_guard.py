@@ -1,13 +1,17 @@
 """What every GraphQL HTTP request passes before GraphQL sees it, cheapest check first:
 the IP's request budget, the body size, authentication (bearer session or signed API key), then
 the user's and the API key's budgets. Refusals are GraphQL-shaped JSON bodies with
-`extensions.code` (RATE_LIMITED with Retry-After, UNAUTHENTICATED, FORBIDDEN, PAYLOAD_TOO_LARGE).
+`extensions.code` (RATE_LIMITED with Retry-After, UNAUTHENTICATED, FORBIDDEN, PAYLOAD_TOO_LARGE,
+and SERVICE_UNAVAILABLE with Retry-After while the database cannot be reached to authenticate).
+Rate limits fail open while Redis is away: trading goes on, and the database's own limits (open
+orders, the matcher's backlog) still hold; the login lockout, which guards secrets, fails closed.
 
 WebSockets pass through: they authenticate in connection_init (backend.api.view).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -15,9 +19,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.authentication import AuthenticationFailed, Principal, authenticate
+from backend.api.masking import is_outage
 from backend.security.rate_limit import Bucket, RateLimited
 from backend.services import Services
 
+log = logging.getLogger(__name__)
 MINUTE_MS = 60_000
 STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 
@@ -120,6 +126,14 @@ class RequestGuard:
         except AuthenticationFailed as exc:
             await respond(send, STATUS[exc.code], error_body(exc.message, exc.code))
             return
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            message = "the service is temporarily unavailable; nothing was changed. Retry shortly."
+            await respond(
+                send, 503, error_body(message, "SERVICE_UNAVAILABLE"), [(b"retry-after", b"1")]
+            )
+            return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, replaying(body), send)
 
@@ -145,4 +159,11 @@ class RequestGuard:
     async def _take(self, buckets: list[Bucket]) -> None:
         limiter = self.services.rate_limiter
         if limiter is not None and self.services.settings.rate_limits_enabled and buckets:
-            await limiter.take(buckets)
+            try:
+                await limiter.take(buckets)
+            except RateLimited:
+                raise
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("rate limiter unavailable; letting the request through")

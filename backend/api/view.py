@@ -11,11 +11,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
+from backend.api.authentication import session_user
 from backend.api.context import Context
 from backend.api.masking import is_outage
-from backend.db.session_activity import needs_touch, touch_session
 from backend.services import Services
-from queries.accounts import get_session_user
 from queries.views import SessionUser
 
 
@@ -32,13 +31,7 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         self.services = services
 
     async def _session(self, token: str, ip: str | None) -> SessionUser | None:
-        async with self.services.engine.connect() as conn:
-            session = await get_session_user(conn, token)
-            interval = self.services.settings.session_touch_interval_seconds
-            if session is not None and needs_touch(session.last_seen_at, interval):
-                await touch_session(conn, session.session_id, ip)
-                await conn.commit()
-            return session
+        return await session_user(self.services, token, ip)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
