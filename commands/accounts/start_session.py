@@ -6,14 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from backend.db.event_store import NewEvent, append_events
-from backend.db.tables import sessions, users
-from backend.domain.errors import AccountUnavailable, InvalidCredentials, InvalidInput
-from backend.security.passwords import verify_password
+from backend.db.tables import sessions
 from backend.security.tokens import new_token, token_digest
 from backend.settings import Settings
+from commands.accounts.credentials import check_credentials
 from commands.accounts.login_notice import record_login
 from commands.accounts.second_factor import SecondFactorProof, require_second_factor
 from commands.unit_of_work import UnitOfWork
@@ -39,24 +36,10 @@ class StartedSession:
 
 
 async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
-    if not cmd.email.strip():
-        raise InvalidInput("email", "email is required")
-    if not cmd.password:
-        raise InvalidInput("password", "password is required")
-    row = (
-        await uow.conn.execute(
-            select(users.c.id, users.c.password_hash, users.c.status).where(
-                users.c.email == cmd.email.strip().lower()
-            )
-        )
-    ).first()
-    if not await verify_password(row.password_hash if row else None, cmd.password) or row is None:
-        raise InvalidCredentials()
-    if row.status == "locked":
-        raise AccountUnavailable("this account is locked; contact support")
+    user_id = await check_credentials(uow.conn, cmd.email, cmd.password)
     # After the password, so a wrong password never learns whether 2FA is on; no session without.
     await require_second_factor(
-        uow.conn, row.id, cmd.second_factor, cmd.settings or Settings.from_env()
+        uow.conn, user_id, cmd.second_factor, cmd.settings or Settings.from_env()
     )
     token = new_token()
     session_id = uuid.uuid4()
@@ -65,7 +48,7 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
         sessions.insert().values(
             token_hash=token_digest(token),
             id=session_id,
-            user_id=row.id,
+            user_id=user_id,
             expires_at=expires_at,
             ip=cmd.ip,
             user_agent=(cmd.user_agent or "")[:256] or None,
@@ -75,10 +58,10 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
         uow.conn,
         [
             NewEvent(
-                f"user:{row.id}",
+                f"user:{user_id}",
                 "account.session_started",
                 {
-                    "user_id": str(row.id),
+                    "user_id": str(user_id),
                     "session_id": str(session_id),
                     "expires_at": expires_at.isoformat(),
                 },
@@ -86,5 +69,5 @@ async def start_session(cmd: StartSession, uow: UnitOfWork) -> StartedSession:
         ],
     )
     # Known devices, the new-device email (outbox) and the audit row, in this transaction.
-    await record_login(uow.conn, row.id, session_id, cmd.ip, cmd.user_agent)
-    return StartedSession(token, session_id, row.id, expires_at)
+    await record_login(uow.conn, user_id, session_id, cmd.ip, cmd.user_agent)
+    return StartedSession(token, session_id, user_id, expires_at)

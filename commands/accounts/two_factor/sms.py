@@ -12,18 +12,15 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.db.tables import users
 from backend.db.two_factor_tables import sms_phones
 from backend.domain.errors import (
-    AccountUnavailable,
     AlreadyExists,
-    InvalidCredentials,
     InvalidInput,
     InvalidSecondFactor,
     NotFound,
 )
-from backend.security.passwords import verify_password
 from backend.settings import Settings
+from commands.accounts.credentials import check_credentials
 from commands.accounts.second_factor import SecondFactorProof, require_second_factor
 from commands.accounts.two_factor import sms_codes
 from commands.accounts.two_factor.records import lock_withdrawals, record_change
@@ -185,19 +182,5 @@ class RequestLoginSmsCode:
 
 
 async def request_login_sms_code(cmd: RequestLoginSmsCode, uow: UnitOfWork) -> SmsCodeIssued:
-    if not cmd.email.strip():
-        raise InvalidInput("email", "email is required")
-    if not cmd.password:
-        raise InvalidInput("password", "password is required")
-    row = (
-        await uow.conn.execute(
-            select(users.c.id, users.c.password_hash, users.c.status).where(
-                users.c.email == cmd.email.strip().lower()
-            )
-        )
-    ).first()
-    if not await verify_password(row.password_hash if row else None, cmd.password) or row is None:
-        raise InvalidCredentials()
-    if row.status == "locked":
-        raise AccountUnavailable("this account is locked; contact support")
-    return await _send_verify_code(uow, row.id, cmd.settings, "login")
+    user_id = await check_credentials(uow.conn, cmd.email, cmd.password)
+    return await _send_verify_code(uow, user_id, cmd.settings, "login")
