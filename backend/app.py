@@ -169,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await graphql.session_watch.close()
             await close_services(services)
 
     app = Starlette(

@@ -62,6 +62,8 @@ class Settings:
     # Master keys for secrets at rest, `id:base64key,...`, the first current (see
     # backend.security.envelope); empty: a development key kept in data_dir.
     master_keys: str = ""
+    # How often live WebSockets' sessions are re-checked (a revoked session's subscriptions end).
+    ws_session_check_seconds: float = 5.0
     # Two-factor authentication (TOTP, SMS backup, withdrawal lock; docs/security-2fa.md).
     totp_issuer: str = "Exchange"
     sms_provider: str = "file"  # `file` (writes to data_dir/sms-outbox.jsonl) or `twilio`
@@ -149,6 +151,9 @@ class Settings:
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
             master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
+            ws_session_check_seconds=float(
+                os.environ.get("EXCHANGE_WS_SESSION_CHECK_SECONDS", "5")
+            ),
             # two-factor authentication
             totp_issuer=os.environ.get("EXCHANGE_TOTP_ISSUER", "Exchange"),
             sms_provider=os.environ.get("EXCHANGE_SMS_PROVIDER", "file"),

@@ -57,3 +57,18 @@ async def list_users(
     if after is not None:
         query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
     return [_user(r) for r in await conn.execute(query)]
+
+
+async def live_sessions(conn: AsyncConnection, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these sessions still work (not revoked, not expired, account not locked)."""
+    rows = await conn.execute(
+        select(sessions.c.id)
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(
+            sessions.c.id.in_(session_ids),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > func.now(),
+            users.c.status != "locked",
+        )
+    )
+    return {r.id for r in rows}

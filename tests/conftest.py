@@ -112,6 +112,8 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
         "EXCHANGE_MAX_OPEN_STOP_ORDERS": "3",
         # A loaded 2-core machine can take longer than the default 2 s to match.
         "EXCHANGE_PLACE_ORDER_WAIT": "10",
+        # Live WebSockets of a revoked session end within a second (default 5).
+        "EXCHANGE_WS_SESSION_CHECK_SECONDS": "1",
         # The audit chain's anchors: the test session's own folder, exported every second.
         "EXCHANGE_AUDIT_ANCHOR_DIR": str(settings.audit_anchor_dir),
         "EXCHANGE_AUDIT_ANCHOR_INTERVAL": "1",

@@ -14,6 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from backend.api.authentication import session_user
 from backend.api.context import Context
 from backend.api.masking import is_outage
+from backend.api.session_watch import SessionWatch
 from backend.services import Services
 from queries.views import SessionUser
 
@@ -29,6 +30,9 @@ class ExchangeGraphQL(GraphQL[Context, None]):
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.session_watch = SessionWatch(
+            services.engine, services.settings.ws_session_check_seconds
+        )
 
     async def _session(self, token: str, ip: str | None) -> SessionUser | None:
         return await session_user(self.services, token, ip)
@@ -75,4 +79,6 @@ class ExchangeGraphQL(GraphQL[Context, None]):
         if user is None:
             raise ConnectionRejectionError({"reason": "invalid or expired token"})
         context.user = user
+        if isinstance(context.request, WebSocket):
+            self.session_watch.watch(context.request, user.session_id)
         return {"authenticated": True}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+import websockets
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from backend.db.login_tables import session_activity
 from tests.e2e.login_helpers import client_from, login, new_email, new_loopback_ip, register
@@ -165,3 +171,29 @@ async def test_last_seen_is_updated_at_most_once_a_minute(
     # then
     assert datetime.fromisoformat(touched) > two_minutes_ago + timedelta(minutes=1)
     assert again == touched
+
+
+async def test_revoking_a_session_ends_its_live_subscriptions(
+    client: GraphQLClient, server: str
+) -> None:
+    # given: a phone subscribed to its balances, and the same user on a laptop
+    email = new_email()
+    await register(client, email)
+    phone = (await login(client, email))["token"]
+    laptop = (await login(client, email))["token"]
+    phone_session = next(s for s in await sessions_of(client, phone) if s["current"])["id"]
+    url = server.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"authorization": f"Bearer {phone}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": operation("ledger/my_balances")}}))
+        # when: the laptop revokes the phone's session
+        assert (await revoke(client, laptop, phone_session))["__typename"] != "NotFoundError"
+        # then: the phone's connection is closed with 4401 within a few seconds
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
