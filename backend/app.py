@@ -80,7 +80,9 @@ async def build_services(settings: Settings) -> Services:
     redis = aioredis.from_url(settings.redis_url)
     broker = make_broker(settings.redis_url, settings.queue_namespace)
 
-    nudger = CoalescingNudger(lambda: nudge_projections(broker))
+    nudger = CoalescingNudger(
+        lambda: nudge_projections(broker), settings.projection_nudge_interval_seconds
+    )
     nudger.start()
 
     async def after_commit() -> None:

@@ -62,6 +62,9 @@ class Settings:
     # Master keys for secrets at rest, `id:base64key,...`, the first current (see
     # backend.security.envelope); empty: a development key kept in data_dir.
     master_keys: str = ""
+    # At most one projection nudge per this interval per process: a burst of commits costs one
+    # worker pass; read models trail the write store by about this much more.
+    projection_nudge_interval_seconds: float = 0.025
     # How often live WebSockets' sessions are re-checked (a revoked session's subscriptions end).
     ws_session_check_seconds: float = 5.0
     # Two-factor authentication (TOTP, SMS backup, withdrawal lock; docs/security-2fa.md).
@@ -151,6 +154,9 @@ class Settings:
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
             master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
+            projection_nudge_interval_seconds=float(
+                os.environ.get("EXCHANGE_PROJECTION_NUDGE_INTERVAL", "0.025")
+            ),
             ws_session_check_seconds=float(
                 os.environ.get("EXCHANGE_WS_SESSION_CHECK_SECONDS", "5")
             ),

@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None, stack: Stack | None = None) -> dict[str,
         print(f"WARNING: PostgreSQL durability is not fully on: {durable}", flush=True)
     print(
         f"placeOrder bench: PostgreSQL {durable}; load average {load_average()} on"
-        f" {os.cpu_count()} CPUs; no rate limits exist yet (nothing throttles the load)",
+        f" {os.cpu_count()} CPUs; rate limits off (EXCHANGE_RATE_LIMITS=off)",
         flush=True,
     )
     if stack is None:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class CoalescingNudger:
-    def __init__(self, send: Callable[[], None], min_interval_seconds: float = 0.005) -> None:
+    def __init__(self, send: Callable[[], None], min_interval_seconds: float = 0.025) -> None:
         self._send = send
         self._interval = min_interval_seconds
         self._wanted = asyncio.Event()

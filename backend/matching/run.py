@@ -32,7 +32,9 @@ async def run_matchers(settings: Settings, markets: list[str] | None) -> None:
     db = make_engine(settings, pool_size=1, options=options)
     redis = aioredis.from_url(settings.redis_url)
     broker = make_broker(settings.redis_url, settings.queue_namespace)
-    nudger = CoalescingNudger(lambda: nudge_projections(broker))
+    nudger = CoalescingNudger(
+        lambda: nudge_projections(broker), settings.projection_nudge_interval_seconds
+    )
     nudger.start()
     try:
         await ShardMatcher(settings, db, redis, markets, after_batch=nudger.request).run(stop)
