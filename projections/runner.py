@@ -18,20 +18,22 @@ from projections.base import Outbox, Projection
 Publish = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 
 
+_SELECT_CHECKPOINT = text(
+    "SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
+    " WHERE name = :name FOR UPDATE"
+)
+
+
 async def _lock_checkpoint(conn: AsyncConnection, name: str) -> Checkpoint:
-    await conn.execute(
-        text("INSERT INTO projection_checkpoints (name) VALUES (:name) ON CONFLICT DO NOTHING"),
-        {"name": name},
-    )
-    row = (
+    row = (await conn.execute(_SELECT_CHECKPOINT, {"name": name})).first()
+    if row is None:  # the projection's first run (or first after a rebuild of the table)
         await conn.execute(
             text(
-                "SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
-                " WHERE name = :name FOR UPDATE"
+                "INSERT INTO projection_checkpoints (name) VALUES (:name) ON CONFLICT DO NOTHING"
             ),
             {"name": name},
         )
-    ).one()
+        row = (await conn.execute(_SELECT_CHECKPOINT, {"name": name})).one()
     return Checkpoint(row.xact_id, row.position)
 
 
