@@ -15,6 +15,7 @@ from backend.api.authentication import session_user
 from backend.api.context import Context
 from backend.api.masking import is_outage
 from backend.api.session_watch import SessionWatch
+from backend.api.shared_feeds import SharedFeedHandler, SharedFeeds
 from backend.services import Services
 from queries.views import SessionUser
 
@@ -27,9 +28,13 @@ def bearer_token(value: object) -> str | None:
 
 
 class ExchangeGraphQL(GraphQL[Context, None]):
+    # Identical public feed subscriptions run once per event (backend.api.shared_feeds).
+    graphql_transport_ws_handler_class = SharedFeedHandler
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.shared_feeds = SharedFeeds()
         self.session_watch = SessionWatch(
             services.engine, services.settings.ws_session_check_seconds
         )
