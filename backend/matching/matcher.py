@@ -29,7 +29,13 @@ from backend.domain.spot.units import MarketSpec
 from backend.matching.inputs import MatcherInput, read_inputs
 from backend.matching.registry import OrderRegistry
 from backend.matching.settlement import MarketInfo, Settlement
-from backend.matching.state import MarketCursor, load_cursor, load_engine, market_info
+from backend.matching.state import (
+    MarketCursor,
+    build_engine,
+    load_cursor,
+    market_info,
+    working_orders,
+)
 from backend.matching.step import apply_input, micros
 from backend.matching.writer import Fenced, write_batch
 from backend.settings import Settings
@@ -90,12 +96,24 @@ async def try_lead(engine: AsyncEngine, symbol: str) -> Leadership | None:
     return Leadership(conn, epoch)
 
 
+LOAD_IDLE_TIMEOUT_MS = 120_000
+"""How long a leader may sit idle while it builds a market's book (a million orders: seconds)."""
+
+
 async def load_batcher(
     conn: AsyncConnection, settings: Settings, symbol: str, epoch: int
 ) -> Batcher:
+    # Building a deep book takes seconds of CPU with the session idle; the leader's short idle
+    # timeouts (which free the locks of a frozen matcher) are lifted for the load only.
+    await conn.execute(text(f"SET idle_session_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
+    await conn.execute(text(f"SET idle_in_transaction_session_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
     market = await market_info(conn, symbol)
     cursor = await load_cursor(conn, symbol)
-    engine, registry = await load_engine(conn, market, cursor)
+    rows = await working_orders(conn, symbol)
+    await conn.commit()  # as the market's only writer, this session alone changes working orders
+    engine, registry = build_engine(market, cursor, rows)
+    await conn.execute(text("RESET idle_session_timeout"))
+    await conn.execute(text("RESET idle_in_transaction_session_timeout"))
     await conn.commit()
     return Batcher(settings, market, engine, registry, cursor, epoch)
 

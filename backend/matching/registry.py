@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 TERMINAL = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED"})
 
 
-@dataclass
+@dataclass(slots=True)  # a deep book holds a million of these
 class OrderInfo:
     id: int
     user_id: str

@@ -3,6 +3,7 @@ the order registry, and the input checkpoint and sequences."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,16 +73,32 @@ async def load_cursor(conn: AsyncConnection, symbol: str) -> MarketCursor:
 async def load_engine(
     conn: AsyncConnection, market: MarketInfo, cursor: MarketCursor
 ) -> tuple[SpotEngine, OrderRegistry]:
+    return build_engine(market, cursor, await working_orders(conn, market.symbol))
+
+
+async def working_orders(conn: AsyncConnection, symbol: str) -> list[Any]:
+    """The market's working orders (resting and waiting stops), in time priority."""
+    rows = await conn.execute(
+        select(*(orders.c[name] for name in _WORKING_COLUMNS))
+        .where(orders.c.market == symbol, orders.c.status.in_(("NEW", "PARTIALLY_FILLED")))
+        .order_by(orders.c.priority)
+    )
+    return list(rows.all())
+
+
+_WORKING_COLUMNS = (
+    "id", "user_id", "owner", "side", "type", "time_in_force", "self_trade_prevention", "price",
+    "stop_price", "quantity", "filled_quantity", "filled_quote_quantity", "status", "hold_asset",
+    "hold_remaining", "priority", "triggered", "stop_rises", "oco_sibling_id",
+)
+"""What the book and the registry are built from (not client ids, hashes or timestamps)."""
+
+
+def build_engine(
+    market: MarketInfo, cursor: MarketCursor, rows: list[Any]
+) -> tuple[SpotEngine, OrderRegistry]:
+    """The engine and registry from working-order rows: pure CPU, no database needed."""
     spec = market.spec
-    rows = (
-        await conn.execute(
-            select(orders)
-            .where(
-                orders.c.market == market.symbol, orders.c.status.in_(("NEW", "PARTIALLY_FILLED"))
-            )
-            .order_by(orders.c.priority)
-        )
-    ).all()
     registry = OrderRegistry()
     resting: list[RestingOrder] = []
     stops: list[WaitingStop] = []
@@ -138,17 +155,17 @@ def _info(row: Any, market: MarketInfo) -> OrderInfo:
     spec = market.spec
     return OrderInfo(
         id=row.id,
-        user_id=str(row.user_id),
+        user_id=sys.intern(str(row.user_id)),  # shared by every order of the user
         owner=row.owner,
-        side=row.side,
-        type=row.type,
-        hold_asset=row.hold_asset,
+        side=sys.intern(row.side),
+        type=sys.intern(row.type),
+        hold_asset=sys.intern(row.hold_asset),
         price_ticks=price_to_ticks(spec, row.price) if row.price is not None else 0,
         total_lots=quantity_to_lots(spec, row.quantity),
         hold_units=amount_to_units(row.hold_remaining, market.precision(row.hold_asset)),
         filled_lots=quantity_to_lots(spec, row.filled_quantity),
         filled_quote_units=amount_to_units(row.filled_quote_quantity, market.quote_precision),
-        status=row.status,
+        status=sys.intern(row.status),
         priority=row.priority,
         triggered=row.triggered,
         oco_sibling=row.oco_sibling_id,
