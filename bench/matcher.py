@@ -56,18 +56,14 @@ def order_stream(count: int, traders: list[uuid.UUID], seed: int = 7) -> list[di
         off = rnd.randint(1, 50)
         crossing = rnd.random() < 0.5
         ticks = 10_000 + off if buy == crossing else 10_000 - off
-        lots = rnd.randint(1, 20)
-        out.append(
-            {
-                "i": i,
-                "user": traders[i % len(traders)],
-                "buy": buy,
-                "ticks": ticks,
-                "lots": lots,
-                "hold": ticks * lots * TICK_LOT_UNITS if buy else lots * LOT_UNITS,
-            }
-        )
+        out.append(limit_order(i, traders[i % len(traders)], buy, ticks, rnd.randint(1, 20)))
     return out
+
+
+def limit_order(i: int, user: uuid.UUID, buy: bool, ticks: int, lots: int) -> dict[str, Any]:
+    """One accepted limit order as `preload` writes it, with the hold placeOrder would take."""
+    hold = ticks * lots * TICK_LOT_UNITS if buy else lots * LOT_UNITS
+    return {"i": i, "user": user, "buy": buy, "ticks": ticks, "lots": lots, "hold": hold}
 
 
 async def preload(

@@ -44,7 +44,7 @@ from bench.fixtures import (
     fresh_database,
     market_with_traders,
 )
-from bench.matcher import LOT_UNITS, TICK_LOT_UNITS, drain, preload
+from bench.matcher import drain, limit_order, preload
 from bench.stack import memory_mb
 from commands.bus import CommandBus
 from commands.spot.order_terms import OrderRequest
@@ -62,17 +62,7 @@ def resting_stream(count: int, traders: list[uuid.UUID], seed: int = 11) -> list
     for i in range(count):
         buy = rnd.random() < 0.5
         ticks = rnd.randint(5_000, 9_999) if buy else rnd.randint(10_001, 15_000)
-        lots = rnd.randint(1, 20)
-        out.append(
-            {
-                "i": i,
-                "user": traders[i % len(traders)],
-                "buy": buy,
-                "ticks": ticks,
-                "lots": lots,
-                "hold": ticks * lots * TICK_LOT_UNITS if buy else lots * LOT_UNITS,
-            }
-        )
+        out.append(limit_order(i, traders[i % len(traders)], buy, ticks, rnd.randint(1, 20)))
     return out
 
 

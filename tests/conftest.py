@@ -11,7 +11,6 @@ os.environ.setdefault("EXCHANGE_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("EXCHANGE_ARGON2_PARALLELISM", "1")
 # A fixed master key for secrets at rest (tests of rotation add their own).
 os.environ.setdefault("EXCHANGE_MASTER_KEYS", "test1:dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=")
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from backend.db.engine import make_engine
 from backend.settings import Settings
 from commands.bus import CommandBus
 from tests.graphql_client import GraphQLClient
-from tests.servers import ServerPair, start_test_servers, unique_name
+from tests.servers import ServerPair, free_port, start_test_servers, unique_name
 from tests.smtp_sink import SmtpSink, start_smtp_sink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,12 +90,6 @@ def bus(engine: AsyncEngine) -> CommandBus:
     return CommandBus(engine)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_env(settings: Settings, port: int) -> dict[str, str]:
     return {
         **os.environ,
@@ -129,7 +122,7 @@ def server_env(settings: Settings, port: int) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
     """The SMTP server the test servers' worker delivers the email outbox to."""
-    sink = start_smtp_sink(_free_port())
+    sink = start_smtp_sink(free_port())
     yield sink
     assert sink.controller is not None
     sink.controller.stop()
@@ -150,7 +143,7 @@ def server(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
 ) -> Iterator[str]:
     """The real thing: `exchange api` under uvicorn and `exchange worker`, as subprocesses."""
-    port = _free_port()
+    port = free_port()
     env = {**server_env(settings, port), **smtp_env(smtp_sink)}
     logs = tmp_path_factory.mktemp("server")
     exe = [sys.executable, "-m", "backend.cli"]

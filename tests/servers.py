@@ -7,6 +7,7 @@ namespace, so runs never see each other's data. An unreachable server fails the 
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -62,3 +63,10 @@ def start_test_servers() -> ServerPair:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -162,8 +162,8 @@ class _Feed:
         self._queues = queues
         self._getters: dict[str, asyncio.Task[bytes | None]] = {}
 
-    # float-ok: `within` is a timeout in seconds, not money
-    async def get(self, within: float | None) -> tuple[str, bytes | None] | None:
+    # `within` is a timeout in seconds, not money
+    async def get(self, within: float | None) -> tuple[str, bytes | None] | None:  # float-ok
         """(queue name, payload; None: messages were lost), or None after `within` seconds."""
         for name, queue in self._queues.items():
             if name not in self._getters:

@@ -4,7 +4,6 @@ on the session's database, for tests that must not disturb or be disturbed by th
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ import httpx
 
 from backend.settings import Settings
 from tests.conftest import ROOT, server_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port
 
 
 @contextlib.contextmanager

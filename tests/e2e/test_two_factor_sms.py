@@ -5,10 +5,6 @@ single use, attempt limits, throttling, and every bad input."""
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.settings import Settings
-from tests.conftest import ROOT, server_env
+from tests.e2e.own_server import api_server
 from tests.e2e.two_factor_helpers import (
     AUser,
     a_user,
@@ -43,37 +39,8 @@ def sms_server(
     settings: Settings, fake_twilio: FakeTwilio, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """An API process whose SMS provider is `twilio`, pointed at the fake."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**server_env(settings, port), **fake_twilio.env()}
-    log_path = tmp_path_factory.mktemp("sms-server") / "api.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "api"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("SMS test server did not start:\n" + log_path.read_text())
-            time.sleep(0.1)
+    with api_server(settings, tmp_path_factory.mktemp("sms-server"), **fake_twilio.env()) as base:
         yield base
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -27,12 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("api", "worker", "matcher")
 TRADERS = 4
 FUNDING = {"base": Decimal("1000"), "quote": Decimal("100000")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stack:

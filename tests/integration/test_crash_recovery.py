@@ -30,11 +30,11 @@ from tests.integration.crash_stack import (
     FUNDING,
     Stack,
     Trader,
-    free_port,
     read_models_converged,
     setup_market,
     until,
 )
+from tests.servers import free_port
 
 KILLS_PER_COMPONENT = 20
 ANSWER_TIMEOUT_SECONDS = 20

@@ -25,12 +25,12 @@ from tests.integration.crash_stack import (
     COMPONENTS,
     Stack,
     Trader,
-    free_port,
     read_models_converged,
     setup_market,
     until,
 )
 from tests.integration.outage_proxy import OutageProxy
+from tests.servers import free_port
 
 OUTAGE_CODES = {"SERVICE_UNAVAILABLE"}
 
