@@ -43,10 +43,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 import psycopg
+import uvloop
 
 from bench.common import emit_json, environment, latency_us, percentile
 from bench.stack import (
@@ -65,6 +67,7 @@ from bench.stack import (
     running_stack,
     server_url,
 )
+from bench.ws_subscriber import GraphQLSubscriber
 
 FEEDS = ("trades", "myOrders", "redis")
 TRADES_DOC = operation("market_data/on_trades")
@@ -140,57 +143,40 @@ class Recorder:
 async def _graphql_subscriber(
     i: int, cfg: dict[str, Any], rec: Recorder, gate: asyncio.Semaphore
 ) -> None:
-    from websockets.asyncio.client import connect
-    from websockets.typing import Subprotocol
-
     feed = cfg["feed"]
-    payload = {"authorization": f"Bearer {cfg['token']}"} if cfg.get("token") else {}
+    init = {"authorization": f"Bearer {cfg['token']}"} if cfg.get("token") else {}
     if feed == "trades":
         query, variables, key, stamp = TRADES_DOC, {"market": cfg["market"]}, "trades", "executedAt"
     else:
         query, variables, key, stamp = MY_ORDERS_DOC, {}, "myOrders", "updatedAt"
+
+    def on_next(payload: dict[str, Any], arrived: float) -> None:
+        item = (payload.get("data") or {}).get(key)
+        if item is None:
+            rec.fail(i, f"next without data: {str(payload)[:200]}")
+            return
+        rec.receive(i, arrived, f"{item['id']}:{item.get('status', '')}", item[stamp])
+
+    url = urlsplit(cfg["url"])
+    subscriber = GraphQLSubscriber(
+        cfg["url"], init, {"query": query, "variables": variables}, on_next
+    )
     try:
         async with gate:
-            ws = await connect(
-                cfg["url"],
-                subprotocols=[Subprotocol("graphql-transport-ws")],
-                compression=None,
-                ping_interval=None,
-                open_timeout=60,
-                max_queue=None,
+            await asyncio.get_running_loop().create_connection(
+                lambda: subscriber, url.hostname, url.port
             )
-            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-            ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
-            if ack.get("type") != "connection_ack":
-                raise RuntimeError(f"no connection_ack: {ack}")
-            subscribe = {"query": query, "variables": variables}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            await asyncio.wait_for(asyncio.shield(subscriber.subscribed), 60)
         rec.mark_subscribed()
     except Exception as exc:
+        subscriber.close()
         rec.fail(i, f"{type(exc).__name__}: {exc}")
         return
     try:
-        async for raw in ws:
-            received = time.time()
-            msg = orjson.loads(raw)
-            kind = msg.get("type")
-            if kind == "next":
-                data = (msg.get("payload") or {}).get("data") or {}
-                item = data.get(key)
-                if item is None:
-                    rec.fail(i, f"next without data: {str(msg)[:200]}")
-                    continue
-                rec.receive(i, received, f"{item['id']}:{item.get('status', '')}", item[stamp])
-            elif kind == "ping":
-                await ws.send('{"type":"pong"}')
-            elif kind in ("error", "complete"):
-                rec.fail(i, f"{kind}: {str(msg)[:300]}")
-                return
-    except Exception as exc:
-        rec.fail(i, f"closed: {type(exc).__name__}: {exc}")
+        why = await subscriber.closed
+        rec.fail(i, f"closed: {why}")
     finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(), 2)
+        subscriber.close()
 
 
 async def _redis_subscriber(
@@ -577,7 +563,7 @@ def main(argv: list[str] | None = None, stack: Stack | None = None) -> dict[str,
     """Runs the bench on a stack of its own (or on `stack`: the smoke test shares one)."""
     args = parse_args(argv)
     if args.client:
-        asyncio.run(client_main(json.loads(args.client)))
+        uvloop.run(client_main(json.loads(args.client)))  # the server's loop, for a lean client
         return None
     durable = durability(server_url())
     if not durability_on(durable):
