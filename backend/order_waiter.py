@@ -17,6 +17,27 @@ from backend.pubsub import Hub
 log = logging.getLogger(__name__)
 
 
+class Expectation:
+    """Order ids whose processing sets `reported`."""
+
+    def __init__(self, waiting: dict[int, set[asyncio.Event]]) -> None:
+        self._waiting = waiting
+        self.reported = asyncio.Event()
+        self.order_ids: set[int] = set()
+
+    def add(self, order_id: int) -> None:
+        self.order_ids.add(order_id)
+        self._waiting[order_id].add(self.reported)
+
+    def withdraw(self) -> None:
+        for order_id in self.order_ids:
+            waiters = self._waiting.get(order_id)
+            if waiters is not None:
+                waiters.discard(self.reported)
+                if not waiters:
+                    del self._waiting[order_id]
+
+
 class OrderWaiter:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
@@ -38,18 +59,20 @@ class OrderWaiter:
     def expect(self, order_ids: list[int]) -> Iterator[asyncio.Event]:
         """An event set when the matcher reports any of `order_ids` processed. Register it
         before checking the order's status, so a report in between is never missed."""
-        event = asyncio.Event()
-        for order_id in order_ids:
-            self._waiting[order_id].add(event)
-        try:
-            yield event
-        finally:
+        with self.expecting() as expectation:
             for order_id in order_ids:
-                waiters = self._waiting.get(order_id)
-                if waiters is not None:
-                    waiters.discard(event)
-                    if not waiters:
-                        del self._waiting[order_id]
+                expectation.add(order_id)
+            yield expectation.reported
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[Expectation]:
+        """An expectation to which order ids are added later, e.g. by a command before it
+        commits (the matcher cannot see an order before then, so no report is missed)."""
+        expectation = Expectation(self._waiting)
+        try:
+            yield expectation
+        finally:
+            expectation.withdraw()
 
     async def _listen(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 
     python -m bench.api [--duration 60] [--warmup 10] [--rate 500] [--connections 64]
                         [--traders 100] [--phases throughput,paced] [--loadgen wrk|python]
+                        [--profile DIR]
 
 Starts the real stack (`exchange api`, `exchange worker`, `exchange matcher` on a fresh database of
 DATABASE_URL's server; bench/stack.py), makes a market and funded traders through the API, warms
@@ -312,6 +313,23 @@ def database_figures(stack: Stack, market: Market, prefix: str) -> dict[str, Any
     }
 
 
+def start_profilers(
+    pids: dict[str, int], phase: Phase, folder: Path
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy on each server process for the phase (raw collapsed stacks, one file each)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    options = ["--duration", str(max(1, round(phase.duration))), "--format", "raw", "--nonblocking"]
+    return [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(pid), *options, "-o", f"{folder}/{phase.name}-{name}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+
+
 async def run_phase(
     stack: Stack,
     market: Market,
@@ -320,9 +338,11 @@ async def run_phase(
     loadgen: str,
     seed: int,
     workdir: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     pids = {k: v for k, v in stack.pids().items() if k in ("api", "matcher", "worker")}
     load_before = load_average()
+    profilers = start_profilers(pids, phase, profile) if profile and phase.name != "warmup" else []
     cpu0 = stack.cpu()
     with MemorySampler(pids) as memory:
         if loadgen == "wrk":
@@ -333,6 +353,8 @@ async def run_phase(
             load = await run_python(stack, market, traders, phase, seed)
     cpu1 = stack.cpu()
     cpu, waited = cpu1.minus(cpu0), cpu1.waited(cpu0)
+    for spy in profilers:
+        spy.wait()
     stack.check_alive()
     await asyncio.sleep(0.5)  # let the matcher finish the last batch before counting
     db = database_figures(stack, market, phase.prefix)
@@ -455,7 +477,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         for i, phase in enumerate(phases):
             left = await drain(stack, market)
             row = await run_phase(
-                stack, market, traders, phase, args.loadgen, args.seed + i, workdir
+                stack, market, traders, phase, args.loadgen, args.seed + i, workdir, args.profile
             )
             row["pending_new_before"] = left
             print(describe(row), flush=True)
@@ -478,6 +500,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--traders", type=int, default=100)
     parser.add_argument("--loadgen", choices=("wrk", "python"), default="wrk")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile", type=Path, help="folder for py-spy profiles (raw) of each server process"
+    )
     return parser.parse_args(argv)
 
 

@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.tables import OPEN_ORDER_STATUSES, fills, orders
@@ -65,6 +65,69 @@ async def get_orders(conn: AsyncConnection, user_id: uuid.UUID, ids: list[int]) 
         .order_by(orders.c.id)
     )
     return [OrderView(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class OrderMarket:
+    """What presenting an order needs from its market."""
+
+    tick_size: Decimal
+    step_size: Decimal
+    base: str
+    quote: str
+    base_precision: int
+    quote_precision: int
+
+
+class _FillRow(NamedTuple):
+    """A fills row as _fill_view reads it (the columns _ORDERS_WITH_FILLS selects)."""
+
+    id: int | None
+    market: str
+    sequence: int
+    price: Decimal
+    quantity: Decimal
+    quote_quantity: Decimal
+    taker_side: str
+    maker_order_id: int
+    taker_order_id: int
+    maker_fee: Decimal
+    taker_fee: Decimal
+    maker_fee_asset: str
+    taker_fee_asset: str
+    executed_at: datetime
+
+
+# Orders with their market's scales and every fill (one row per fill, or one without), in one
+# round trip.
+_ORDERS_WITH_FILLS = text(
+    "SELECT "
+    + ", ".join(f"o.{f}" for f in OrderView.__dataclass_fields__)
+    + ", m.tick_size, m.step_size, m.base, m.quote, ba.precision AS base_precision,"
+    " qa.precision AS quote_precision, "
+    + ", ".join(f"f.{f}" for f in _FillRow._fields)
+    + " FROM orders o JOIN markets m ON m.symbol = o.market"
+    " JOIN assets ba ON ba.code = m.base JOIN assets qa ON qa.code = m.quote"
+    " LEFT JOIN fills f ON f.maker_order_id = o.id OR f.taker_order_id = o.id"
+    " WHERE o.user_id = :user_id AND o.id = ANY(CAST(:ids AS bigint[])) ORDER BY o.id, f.id"
+)
+
+
+async def get_orders_with_fills(
+    conn: AsyncConnection, user_id: uuid.UUID, ids: list[int]
+) -> list[tuple[OrderView, OrderMarket, list[FillView]]]:
+    """The user's orders among `ids` (by id) with their markets and fills, oldest first."""
+    out: list[tuple[OrderView, OrderMarket, list[FillView]]] = []
+    order_end = len(OrderView.__dataclass_fields__)
+    fill_start = order_end + 6
+    for r in await conn.execute(_ORDERS_WITH_FILLS, {"user_id": user_id, "ids": ids}):
+        order = OrderView(*r[:order_end])
+        if not out or out[-1][0].id != order.id:
+            out.append((order, OrderMarket(*r[order_end:fill_start]), []))
+        fill = _FillRow(*r[fill_start:])
+        if fill.id is not None:
+            out[-1][2].append(_fill_view(fill, order.id, fill.maker_order_id == order.id))
+    return out
 
 
 async def list_orders(

@@ -1,4 +1,5 @@
-"""The projection actor: catches every projection up and publishes their live updates."""
+"""The projection actor: catches up the projections that have news and publishes their live
+updates."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from backend.settings import Settings
 from projections.registry import PROJECTIONS
 from projections.runner import catch_up
 from workers.broker import CATCH_UP_ACTOR, PROJECTIONS_QUEUE
+from workers.news import projections_with_news
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def declare_projection_actor(
                     pipe.publish(channel, payload)
                 await pipe.execute()
 
-        for projection in PROJECTIONS.values():
+        for projection in await projections_with_news(engine, PROJECTIONS.values()):
             await catch_up(engine, projection, resources.settings.projection_batch_size, publish)
 
     declare = dramatiq.actor(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
+from backend.db.engine import autocommit
 from backend.db.session_activity import needs_touch, touch_session
 from backend.security import ip_allowlist
 from backend.security.envelope import SealError, envelope_for
@@ -70,13 +71,13 @@ async def authenticate(request: Request, body: bytes, services: Services) -> Pri
 
 
 async def session_user(services: Services, token: str, ip: str | None) -> SessionUser | None:
-    """The session's user, its last-seen time refreshed (at most once per touch interval)."""
-    async with services.engine.connect() as conn:
+    """The session's user, its last-seen time refreshed (at most once per touch interval).
+    Each statement commits on its own: a request costs one round trip here."""
+    async with autocommit(services.engine) as conn:
         session = await get_session_user(conn, token)
         interval = services.settings.session_touch_interval_seconds
         if session is not None and needs_touch(session.last_seen_at, interval):
             await touch_session(conn, session.session_id, ip)
-            await conn.commit()
         return session
 
 

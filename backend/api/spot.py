@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
@@ -32,14 +33,15 @@ from backend.api.spot_types import (
     OrderType,
     SelfTradePrevention,
     TimeInForce,
-    market_scales,
+    order_scales,
 )
+from backend.db.engine import autocommit
 from backend.matching.registry import TERMINAL
 from commands.spot.cancel_order import AmendOrder, CancelAllOrders, CancelOrder, order_number
 from commands.spot.order_terms import OrderRequest
 from commands.spot.place_oco_order import PlaceOcoOrder
 from commands.spot.place_order import CheckOrder, PlaceOrder
-from queries.spot import fills_of_orders, get_orders
+from queries.spot import get_orders, get_orders_with_fills
 
 # Placing orders also counts against the account's orders-per-10-seconds limit.
 AUTH = TRADE
@@ -148,11 +150,9 @@ CancelReplaceOrderResult = Annotated[
 
 async def load_orders(info: Info, ids: list[int]) -> list[Order]:
     user_id = current_user(info).user.id
-    async with info.context.services.engine.connect() as conn:
-        views = await get_orders(conn, user_id, ids)
-        fills = await fills_of_orders(conn, ids)
-        scales = await market_scales(conn)
-    return [Order.from_view(v, scales[v.market], fills[v.id]) for v in views]
+    async with autocommit(info.context.services.engine) as conn:
+        found = await get_orders_with_fills(conn, user_id, ids)
+    return [Order.from_view(v, order_scales(m), fills) for v, m, fills in found]
 
 
 async def wait_for_matcher(
@@ -210,18 +210,30 @@ class SpotMutation:
         ),
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
-        settings = info.context.services.settings
+        services = info.context.services
+        with services.order_waiter.expecting() as accepted:
 
-        async def present(order_id: int) -> Order:
-            return (await wait_for_matcher(info, [order_id], matched))[0]
+            async def present(order_id: int) -> Order:
+                if order_id not in accepted.order_ids:  # a retry: the order may be done
+                    return (await wait_for_matcher(info, [order_id], matched))[0]
+                # New: its report cannot have come before the wait was registered (at commit).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        accepted.reported.wait(), services.settings.place_order_wait_seconds
+                    )
+                return (await load_orders(info, [order_id]))[0]
 
-        return await execute(
-            info,
-            lambda: PlaceOrder(
-                current_user(info).user.id, _request(input), input.client_order_id, settings
-            ),
-            present,
-        )
+            return await execute(
+                info,
+                lambda: PlaceOrder(
+                    current_user(info).user.id,
+                    _request(input),
+                    input.client_order_id,
+                    services.settings,
+                    accepted.add,
+                ),
+                present,
+            )
 
     @strawberry.mutation(permission_classes=PLACES_OCO, description="Place an OCO order pair.")
     async def place_oco_order(self, info: Info, input: PlaceOcoOrderInput) -> PlaceOcoOrderResult:

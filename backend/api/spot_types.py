@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.domain.money import fixed, scale_of
 from queries.markets import get_asset_precisions, list_markets
-from queries.spot import FillView, OrderView
+from queries.spot import FillView, OrderMarket, OrderView
 
 
 @strawberry.enum(description="Order side.")
@@ -72,6 +72,17 @@ async def market_scales(conn: AsyncConnection) -> dict[str, Scales]:
         )
         for m in await list_markets(conn)
     }
+
+
+def order_scales(m: OrderMarket) -> Scales:
+    """An order's market's scales (its fees are in the market's base or quote)."""
+    return Scales(
+        scale_of(m.tick_size),
+        scale_of(m.step_size),
+        m.quote_precision,
+        m.base,
+        {m.base: m.base_precision, m.quote: m.quote_precision},
+    )
 
 
 def _at(value: Decimal | None, places: int) -> Decimal | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.db.roles import service_database_url
 from backend.settings import Settings
@@ -62,3 +65,11 @@ async def check_pool_fits(engine: AsyncEngine, settings: Settings, processes: in
             f"pool of {wanted} connections does not fit max_connections={max_connections};"
             " lower EXCHANGE_DB_POOL_SIZE / EXCHANGE_DB_MAX_OVERFLOW"
         )
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection outside any transaction: each statement commits on its own, so a
+    read of one statement costs one round trip (no BEGIN, no ROLLBACK)."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")

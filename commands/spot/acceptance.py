@@ -7,16 +7,24 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import NewEvent, append_events
 from backend.db.ledger import post_transfer
 from backend.db.tables import OPEN_ORDER_STATUSES, orders, users
-from backend.domain.errors import AccountUnavailable, DuplicateClientOrderId, LimitExceeded
+from backend.domain.errors import (
+    AccountUnavailable,
+    DuplicateClientOrderId,
+    InsufficientFunds,
+    LimitExceeded,
+)
 from backend.domain.ledger import AccountKind, AccountRef, move
 from backend.domain.spot.units import units_to_amount
+from backend.events import current_version
+from backend.request_context import current_request
 from backend.settings import Settings
 from commands.idempotency import request_hash
 from commands.spot.market_rules import MarketContext
@@ -83,15 +91,22 @@ async def check_limits(
             )
         )
     ).one()
-    if open_orders[0] > settings.max_open_orders_per_market:
-        raise LimitExceeded(f"at most {settings.max_open_orders_per_market} open orders per market")
-    if is_stop and open_orders[1] > settings.max_open_stop_orders:
-        raise LimitExceeded(f"at most {settings.max_open_stop_orders} open stop orders per market")
     pending = (
         await conn.execute(
             select(func.count()).where(orders.c.market == market, orders.c.status == "PENDING_NEW")
         )
     ).scalar_one()
+    _enforce_limits(settings, is_stop, open_orders[0], open_orders[1], pending)
+
+
+def _enforce_limits(
+    settings: Settings, is_stop: bool, open_orders: int, open_stops: int, pending: int
+) -> None:
+    """The counts include the order being placed."""
+    if open_orders > settings.max_open_orders_per_market:
+        raise LimitExceeded(f"at most {settings.max_open_orders_per_market} open orders per market")
+    if is_stop and open_stops > settings.max_open_stop_orders:
+        raise LimitExceeded(f"at most {settings.max_open_stop_orders} open stop orders per market")
     if pending > settings.max_pending_orders_per_market:
         raise LimitExceeded("the market is busy; retry shortly")
 
@@ -124,17 +139,127 @@ async def hold_funds(
 ) -> None:
     """available -> locked; InsufficientFunds rolls the whole acceptance back."""
     if amount > 0:
-        await post_transfer(
-            conn,
-            move(
-                f"hold:{order_id}",
-                "order_hold",
-                AccountRef.user(user_id, asset, AccountKind.AVAILABLE),
-                AccountRef.user(user_id, asset, AccountKind.LOCKED),
-                amount,
-                reference=f"order:{order_id}",
-            ),
+        await post_transfer(conn, _hold_transfer(user_id, order_id, asset, amount))
+
+
+# Accepting an order after its row is inserted, in one round trip: the hold (available -> locked,
+# guarded so available never goes negative; the locked account is created on first use) as the
+# transfer hold:<order id> with its postings and ledger.transfer_posted event, then the matcher's
+# spot.order_accepted event, plus the counts the order limits need (they see the new order row).
+# Every write hangs off `held`: without the funds nothing is written, and the caller raises.
+# `available` is updated before `locked` is touched, which is id order (a user's available
+# account exists before their first hold creates the locked one), as post_transfer locks.
+_ACCEPT = text(
+    """
+WITH held AS (
+    UPDATE ledger_accounts SET balance = balance - CAST(:amount AS numeric)
+    WHERE asset = :asset AND user_id = :user_id AND kind = 'available'
+      AND balance >= CAST(:amount AS numeric)
+    RETURNING id
+), locked AS (
+    INSERT INTO ledger_accounts AS a (asset, user_id, kind, balance)
+    SELECT :asset, :user_id, 'locked', CAST(:amount AS numeric) FROM held
+    ON CONFLICT (asset, user_id, kind) DO UPDATE SET balance = a.balance + EXCLUDED.balance
+    RETURNING a.id
+), legs (account_id, kind, amount) AS (
+    SELECT id, 'available', CAST(:debit AS text) FROM held
+    UNION ALL SELECT id, 'locked', CAST(:credit AS text) FROM locked
+), transfer AS (
+    INSERT INTO transfers (id, kind, reference)
+    SELECT :transfer_id, 'order_hold', :reference FROM held
+    RETURNING id
+), posted AS (
+    INSERT INTO postings (transfer_id, account_id, amount)
+    SELECT t.id, l.account_id, CAST(l.amount AS numeric) FROM transfer t, legs l
+), logged AS (
+    INSERT INTO events (stream, event_type, schema_version, data, metadata)
+    SELECT 'transfer:' || t.id, 'ledger.transfer_posted', :transfer_version,
+        jsonb_build_object(
+            'transfer_id', t.id, 'kind', 'order_hold', 'reference', CAST(:reference AS text),
+            'postings', (
+                SELECT jsonb_agg(jsonb_build_object(
+                    'account_id', l.account_id, 'asset', CAST(:asset AS text),
+                    'user_id', CAST(:user_text AS text), 'kind', l.kind, 'amount', l.amount
+                ) ORDER BY l.account_id) FROM legs l
+            )
+        ),
+        CAST(:metadata AS jsonb)
+    FROM transfer t
+    UNION ALL
+    SELECT :stream, 'spot.order_accepted', :accepted_version, CAST(:accepted AS jsonb),
+        CAST(:metadata AS jsonb)
+    FROM held
+)
+SELECT (SELECT count(*) FROM held) AS held, o.open_orders, o.open_stops,
+    (SELECT count(*) FROM orders WHERE market = :market AND status = 'PENDING_NEW') AS pending
+FROM (
+    SELECT count(*) AS open_orders,
+        count(*) FILTER (WHERE type IN ('STOP_MARKET', 'STOP_LIMIT')) AS open_stops
+    FROM orders
+    WHERE user_id = :user_id AND market = :market AND status = ANY(CAST(:open AS text[]))
+) o
+"""
+)
+
+
+async def accept_order(
+    conn: AsyncConnection,
+    settings: Settings,
+    user_id: uuid.UUID,
+    order_id: int,
+    market: str,
+    terms: OrderTerms,
+    hold: Any,
+    accepted: dict[str, Any],
+) -> None:
+    """Limits, hold and the matcher's input for an order whose row was just inserted (one
+    statement); raises LimitExceeded or InsufficientFunds, and the caller's transaction rolls
+    back. A zero hold (nothing to lock) goes the general way."""
+    if not hold > 0:
+        await check_limits(conn, settings, user_id, market, terms.type in STOP_TYPES)
+        await announce(conn, market, "spot.order_accepted", accepted)
+        return
+    net = _hold_transfer(user_id, order_id, terms.hold_asset, hold).net_by_account()
+    available = AccountRef.user(user_id, terms.hold_asset, AccountKind.AVAILABLE)
+    locked = AccountRef.user(user_id, terms.hold_asset, AccountKind.LOCKED)
+    row = (
+        await conn.execute(
+            _ACCEPT,
+            {
+                "amount": hold,
+                "asset": terms.hold_asset,
+                "user_id": user_id,
+                "user_text": str(user_id),
+                "debit": str(net[available]),
+                "credit": str(net[locked]),
+                "transfer_id": f"hold:{order_id}",
+                "reference": f"order:{order_id}",
+                "transfer_version": current_version("ledger.transfer_posted"),
+                "accepted_version": current_version("spot.order_accepted"),
+                "metadata": orjson.dumps(current_request.get().as_metadata()).decode(),
+                "stream": f"market:{market}",
+                "accepted": orjson.dumps(accepted).decode(),
+                "market": market,
+                "open": list(OPEN_ORDER_STATUSES),
+            },
         )
+    ).one()
+    _enforce_limits(
+        settings, terms.type in STOP_TYPES, row.open_orders, row.open_stops, row.pending
+    )
+    if not row.held:
+        raise InsufficientFunds(terms.hold_asset)
+
+
+def _hold_transfer(user_id: uuid.UUID, order_id: int, asset: str, amount: Any) -> Any:
+    return move(
+        f"hold:{order_id}",
+        "order_hold",
+        AccountRef.user(user_id, asset, AccountKind.AVAILABLE),
+        AccountRef.user(user_id, asset, AccountKind.LOCKED),
+        amount,
+        reference=f"order:{order_id}",
+    )
 
 
 async def announce(

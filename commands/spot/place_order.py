@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from backend.domain.errors import InvalidInput
 from backend.settings import Settings
-from commands.spot.acceptance import (
-    STOP_TYPES,
-    accepted_event,
-    announce,
-    check_limits,
-    claim_client_order_id,
-    hold_funds,
-    order_row,
-    trading_owner,
+from commands.spot.acceptance import accept_order, accepted_event, claim_client_order_id, order_row
+from commands.spot.market_rules import (
+    MarketContext,
+    check_status_allows,
+    market_and_owner,
+    market_context,
 )
-from commands.spot.market_rules import MarketContext, check_status_allows, market_context
 from commands.spot.order_terms import OrderRequest, OrderTerms, order_terms
 from commands.unit_of_work import UnitOfWork
 
@@ -29,6 +26,9 @@ class PlaceOrder:
     request: OrderRequest
     client_order_id: str | None
     settings: Settings
+    # Called with a new order's id before the transaction commits: placeOrder registers its
+    # wait for the matcher's report there, which then cannot come before it.
+    on_accepted: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,45 +51,44 @@ def check_client_order_id(value: str | None) -> str:
     return value
 
 
-async def checked_order(
-    uow: UnitOfWork, request: OrderRequest, client_order_id: str | None
-) -> tuple[str, MarketContext, OrderTerms]:
-    """The order's own rules (id, market, terms, market status); funds and limits come later."""
-    checked_id = check_client_order_id(client_order_id)
-    market = await market_context(uow.conn, request.market)
+def check_terms(request: OrderRequest, market: MarketContext) -> OrderTerms:
+    """The order's own rules against its market (terms, market status)."""
     terms = order_terms(request, market)
     check_status_allows(market.config.status, terms.type, terms.post_only)
-    return checked_id, market, terms
+    return terms
 
 
 async def check_order(cmd: CheckOrder, uow: UnitOfWork) -> None:
-    await checked_order(uow, cmd.request, cmd.client_order_id)
+    """The order's own rules (id, market, terms, market status); funds and limits come later."""
+    check_client_order_id(cmd.client_order_id)
+    check_terms(cmd.request, await market_context(uow.conn, cmd.request.market))
 
 
 async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> int:
-    """Returns the order id (the existing one when the clientOrderId is retried)."""
-    client_order_id, market, terms = await checked_order(uow, cmd.request, cmd.client_order_id)
-    owner = await trading_owner(uow.conn, cmd.user_id)
+    """Returns the order id (the existing one when the clientOrderId is retried). Three
+    statements: market and owner, the order row, then limits, hold and events together."""
+    client_order_id = check_client_order_id(cmd.client_order_id)
+    found = await market_and_owner(uow.conn, cmd.request.market, cmd.user_id)
+    market = found.market()
+    terms = check_terms(cmd.request, market)
+    owner = found.trading_owner()
     fingerprint = {k: str(v) for k, v in asdict(cmd.request).items()}
+    row = order_row(terms, market, owner)
     order_id, created = await claim_client_order_id(
-        uow.conn, cmd.user_id, client_order_id, fingerprint, order_row(terms, market, owner)
+        uow.conn, cmd.user_id, client_order_id, fingerprint, row
     )
     if not created:
         return order_id
-    await check_limits(
-        uow.conn, cmd.settings, cmd.user_id, market.config.symbol, terms.type in STOP_TYPES
-    )
-    await hold_funds(
+    await accept_order(
         uow.conn,
+        cmd.settings,
         cmd.user_id,
         order_id,
-        terms.hold_asset,
-        order_row(terms, market, owner)["hold_amount"],
-    )
-    await announce(
-        uow.conn,
         market.config.symbol,
-        "spot.order_accepted",
+        terms,
+        row["hold_amount"],
         accepted_event(order_id, cmd.user_id, owner, terms, client_order_id),
     )
+    if cmd.on_accepted is not None:
+        cmd.on_accepted(order_id)
     return order_id
