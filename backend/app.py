@@ -88,7 +88,9 @@ async def build_services(settings: Settings) -> Services:
     async def after_commit() -> None:
         nudger.request()
 
-    bus = CommandBus(engine, after_commit=after_commit)
+    bus = CommandBus(
+        engine, after_commit=after_commit, max_concurrent=settings.max_concurrent_commands
+    )
     hub = Hub(redis)
     waiter = OrderWaiter(hub)
     await waiter.start()

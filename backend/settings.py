@@ -58,6 +58,8 @@ class Settings:
     # How long placeOrder waits for the matcher before answering with the PENDING_NEW order.
     place_order_wait_seconds: float = 2.0
     matcher_batch_size: int = 500
+    # Command transactions open at once per API process (the others queue before BEGIN).
+    max_concurrent_commands: int = 8
     matcher_poll_interval_seconds: float = 0.005
     # Master keys for secrets at rest, `id:base64key,...`, the first current (see
     # backend.security.envelope); empty: a development key kept in data_dir.
@@ -153,6 +155,7 @@ class Settings:
             taker_order_max_age_ms=_int("EXCHANGE_TAKER_ORDER_MAX_AGE_MS", 10_000),
             place_order_wait_seconds=float(os.environ.get("EXCHANGE_PLACE_ORDER_WAIT", "2")),
             matcher_batch_size=_int("EXCHANGE_MATCHER_BATCH_SIZE", 500),
+            max_concurrent_commands=_int("EXCHANGE_MAX_CONCURRENT_COMMANDS", 8),
             master_keys=os.environ.get("EXCHANGE_MASTER_KEYS", ""),
             projection_nudge_interval_seconds=float(
                 os.environ.get("EXCHANGE_PROJECTION_NUDGE_INTERVAL", "0.025")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -113,13 +115,26 @@ MAX_ATTEMPTS = 3
 
 
 class CommandBus:
+    """`max_concurrent` caps the command transactions open at once (None: no cap). Short of CPU,
+    many interleaved transactions each stay open for long, and every open one holds back the
+    event log's visibility horizon (the matcher sees orders late) and its locks; queued before
+    BEGIN, a command holds neither."""
+
     def __init__(
-        self, engine: AsyncEngine, after_commit: Callable[[], Awaitable[None]] | None = None
+        self,
+        engine: AsyncEngine,
+        after_commit: Callable[[], Awaitable[None]] | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         self.engine = engine
         self._after_commit = after_commit
+        self._gate = asyncio.Semaphore(max_concurrent) if max_concurrent else None
 
     async def execute(self, command: Any) -> Any:
+        async with self._gate or contextlib.nullcontext():
+            return await self._execute(command)
+
+    async def _execute(self, command: Any) -> Any:
         handler = HANDLERS[type(command)]
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
