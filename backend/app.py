@@ -35,6 +35,8 @@ from workers.broker import make_broker, nudge_projections
 from workers.nudger import CoalescingNudger
 
 log = logging.getLogger(__name__)
+# Pooled connections used within this long are not pinged before use (backend.db.engine).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class RequestIdMiddleware:
@@ -76,7 +78,7 @@ _KNOWN_PATHS = {"/graphql", "/healthz", "/readyz", "/metrics"}
 
 
 async def build_services(settings: Settings) -> Services:
-    engine = make_engine(settings)
+    engine = make_engine(settings, ping_after_idle_seconds=PING_AFTER_IDLE_SECONDS)
     redis = aioredis.from_url(settings.redis_url)
     broker = make_broker(settings.redis_url, settings.queue_namespace)
 

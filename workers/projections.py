@@ -32,7 +32,7 @@ class WorkerResources:
 
     def ensure(self) -> tuple[AsyncEngine, aioredis.Redis]:
         if self.engine is None:
-            self.engine = make_engine(self.settings, pool_size=2)
+            self.engine = make_engine(self.settings, pool_size=2, ping_after_idle_seconds=1.0)
         if self.redis is None:
             self.redis = aioredis.from_url(self.settings.redis_url)
         return self.engine, self.redis

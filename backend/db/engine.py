@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.db.roles import service_database_url
@@ -41,18 +44,43 @@ def make_engine(
     pool_size: int | None = None,
     options: str | None = None,
     owner: bool = False,
+    ping_after_idle_seconds: float | None = None,
 ) -> AsyncEngine:
     """An engine on the services' non-owner role (backend.db.roles); `owner=True` connects with
-    DATABASE_URL itself, which only migrations and operator tooling should need."""
+    DATABASE_URL itself, which only migrations and operator tooling should need.
+
+    A pooled connection is checked with a ping before each use, or, with
+    `ping_after_idle_seconds`, only when it sat idle that long: on a busy request path a
+    connection used a moment ago is alive, and a ping per use is a round trip per use."""
     size = settings.db_pool_size if pool_size is None else pool_size
     url = settings.database_url if owner else service_database_url(settings)
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=ping_after_idle_seconds is None,
         connect_args={"options": options or session_options(settings)},
     )
+    if ping_after_idle_seconds is not None:
+        _ping_when_idle(engine, ping_after_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def idle_from(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since >= seconds:
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # the pool drops it and connects anew (up to 3 times)
+                raise DisconnectionError() from exc
 
 
 async def check_pool_fits(engine: AsyncEngine, settings: Settings, processes: int = 1) -> None:
