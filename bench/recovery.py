@@ -117,7 +117,8 @@ async def restart_matcher(
     }
 
 
-HANDLED = sorted({t for p in PROJECTIONS.values() for t in p.handlers})
+COPY_CHUNK = 100_000
+HANDLED = sorted({t for p in PROJECTIONS.values() for t in p.event_types})
 
 
 async def top_up_events(engine: AsyncEngine, handled_target: int) -> int:
@@ -127,7 +128,7 @@ async def top_up_events(engine: AsyncEngine, handled_target: int) -> int:
         engine, "SELECT count(*) FROM events WHERE event_type = ANY(:t)", t=HANDLED
     ))
     missing = max(0, handled_target - handled)
-    if missing:
+    for first in range(1, missing + 1, COPY_CHUNK):  # chunks: each within the statement timeout
         async with engine.begin() as conn:
             await conn.execute(
                 text(
@@ -136,9 +137,9 @@ async def top_up_events(engine: AsyncEngine, handled_target: int) -> int:
                     "  jsonb_set(e.data, '{transfer_id}', to_jsonb('bench-copy-' || g))"
                     " FROM (SELECT * FROM events WHERE event_type = 'ledger.transfer_posted'"
                     "       AND data->>'kind' = 'order_hold' LIMIT 1) e,"
-                    "      generate_series(1, :n) g"
+                    "      generate_series(:first, :last) g"
                 ),
-                {"n": missing},
+                {"first": first, "last": min(missing, first + COPY_CHUNK - 1)},
             )
     return missing
 
@@ -151,7 +152,7 @@ async def rebuild_projections(url: str, handled_target: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     for name, projection in PROJECTIONS.items():
         started = time.perf_counter()
-        await rebuild(engine, projection, batch_size=5_000)
+        await rebuild(engine, projection)
         per_projection[name] = round(time.perf_counter() - started, 3)
     total = time.perf_counter() - t0
     handled = int(await _scalar(

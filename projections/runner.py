@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backend.db.event_store import Checkpoint, read_events
-from projections.base import Outbox, Projection
+from backend.db.event_store import Checkpoint, read_events, read_window_end
+from projections.base import Outbox, Projection, Window, WindowProjection
 
 Publish = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 
@@ -28,9 +28,7 @@ async def _lock_checkpoint(conn: AsyncConnection, name: str) -> Checkpoint:
     row = (await conn.execute(_SELECT_CHECKPOINT, {"name": name})).first()
     if row is None:  # the projection's first run (or first after a rebuild of the table)
         await conn.execute(
-            text(
-                "INSERT INTO projection_checkpoints (name) VALUES (:name) ON CONFLICT DO NOTHING"
-            ),
+            text("INSERT INTO projection_checkpoints (name) VALUES (:name) ON CONFLICT DO NOTHING"),
             {"name": name},
         )
         row = (await conn.execute(_SELECT_CHECKPOINT, {"name": name})).one()
@@ -40,19 +38,26 @@ async def _lock_checkpoint(conn: AsyncConnection, name: str) -> Checkpoint:
 async def catch_up_once(
     engine: AsyncEngine, projection: Projection, batch_size: int, publish: Publish | None = None
 ) -> tuple[Checkpoint, int]:
-    """Apply at most one batch. Returns the new checkpoint and how many events were applied."""
-    outbox = Outbox()
+    """Apply at most one window of `batch_size` events. Returns the new checkpoint and how many
+    events were applied."""
+    outbox = Outbox(live=publish is not None)
+    types = list(projection.event_types)
     async with engine.begin() as conn:
         checkpoint = await _lock_checkpoint(conn, projection.name)
-        events = await read_events(conn, checkpoint, batch_size, list(projection.handlers))
-        apply_batch = getattr(projection, "apply_batch", None)
-        if apply_batch is not None and events:
-            await apply_batch(conn, events, outbox)
+        if isinstance(projection, WindowProjection):
+            until, applied = await read_window_end(conn, checkpoint, batch_size, types)
+            if applied:
+                await projection.apply_window(conn, Window(checkpoint, until), outbox)
         else:
-            for event in events:
-                await projection.handlers[event.event_type](conn, event, outbox)
-        if events:
-            checkpoint = Checkpoint(events[-1].xact_id, events[-1].position)
+            events = await read_events(conn, checkpoint, batch_size, types)
+            applied = len(events)
+            if events:
+                await projection.apply_events(conn, events, outbox)
+                until = Checkpoint(events[-1].xact_id, events[-1].position)
+            else:
+                until = checkpoint
+        if applied:
+            checkpoint = until
             await conn.execute(
                 text(
                     "UPDATE projection_checkpoints SET xact_id = CAST(:x AS text)::xid8,"
@@ -62,7 +67,7 @@ async def catch_up_once(
             )
     if publish is not None and outbox.messages:
         await publish(outbox.messages)
-    return checkpoint, len(events)
+    return checkpoint, applied
 
 
 async def catch_up(
@@ -78,8 +83,11 @@ async def catch_up(
             return checkpoint
 
 
-async def rebuild(engine: AsyncEngine, projection: Projection, batch_size: int = 500) -> Checkpoint:
-    """Drop the read model's rows and replay it from the first event."""
+async def rebuild(
+    engine: AsyncEngine, projection: Projection, batch_size: int | None = None
+) -> Checkpoint:
+    """Drop the read model's rows and replay it from the first event, in windows of
+    `batch_size` events (by default the projection's `rebuild_window`)."""
     async with engine.begin() as conn:
         await _lock_checkpoint(conn, projection.name)
         for table in projection.tables:
@@ -91,4 +99,4 @@ async def rebuild(engine: AsyncEngine, projection: Projection, batch_size: int =
             ),
             {"name": projection.name},
         )
-    return await catch_up(engine, projection, batch_size)
+    return await catch_up(engine, projection, batch_size or projection.rebuild_window)

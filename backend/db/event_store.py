@@ -62,7 +62,21 @@ _READ = text(
     " WHERE (xact_id, position) > (CAST(:xact_id AS text)::xid8, :position)"
     "   AND xact_id < pg_snapshot_xmin(pg_current_snapshot())"
     "   AND (CAST(:types AS text[]) IS NULL OR event_type = ANY(CAST(:types AS text[])))"
-    " ORDER BY xact_id, position LIMIT :limit"
+    # The table's columns, not the bigint output `xact_id`: only those follow the index (by the
+    # output column, every read sorted the whole rest of the log).
+    " ORDER BY events.xact_id, events.position LIMIT :limit"
+)
+
+# The bounds of the next window: its last event and how many it holds (`read_events` without
+# the payloads, for projections that read those in SQL themselves).
+_WINDOW_END = text(
+    "SELECT xact_id::text::bigint AS xact_id, position, count(*) OVER () AS events FROM ("
+    "  SELECT xact_id, position FROM events"
+    "  WHERE (xact_id, position) > (CAST(:xact_id AS text)::xid8, :position)"
+    "    AND xact_id < pg_snapshot_xmin(pg_current_snapshot())"
+    "    AND event_type = ANY(CAST(:types AS text[]))"
+    "  ORDER BY xact_id, position LIMIT :limit) w"
+    " ORDER BY xact_id DESC, position DESC LIMIT 1"
 )
 
 
@@ -116,3 +130,24 @@ async def read_events(
         )
         for r in rows
     ]
+
+
+async def read_window_end(
+    conn: AsyncConnection, after: Checkpoint, limit: int, event_types: list[str]
+) -> tuple[Checkpoint, int]:
+    """Where the next `limit` events of `event_types` after `after` that no running transaction
+    can still precede end, and how many there are (`after` and 0 when there are none)."""
+    row = (
+        await conn.execute(
+            _WINDOW_END,
+            {
+                "xact_id": str(after.xact_id),
+                "position": after.position,
+                "types": event_types,
+                "limit": limit,
+            },
+        )
+    ).first()
+    if row is None:
+        return after, 0
+    return Checkpoint(row.xact_id, row.position), row.events

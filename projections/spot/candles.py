@@ -23,7 +23,7 @@ from backend.db.event_store import StoredEvent
 from backend.db.tables import candles_view
 from backend.domain.money import plain
 from backend.pubsub import Hub
-from projections.base import Apply, Outbox
+from projections.base import Outbox
 from queries.market_data import CandleView, TickerView, get_ticker, list_candles, ticker_at
 
 INTERVALS: dict[str, timedelta] = {
@@ -198,9 +198,12 @@ def decode_ticker(raw: bytes) -> TickerView:
 _COLUMNS = (
     "market, interval, bucket, open, high, low, close, volume, quote_volume, trades, sequence"
 )
+CandleKey = tuple[str, str, datetime]  # market, interval, bucket
+
 _LOAD = text(
-    f"SELECT {_COLUMNS} FROM candles_view WHERE market = :market"
-    " AND interval = ANY(:intervals) AND bucket = ANY(:buckets)"
+    f"SELECT {_COLUMNS} FROM candles_view WHERE (market, interval, bucket) IN ("
+    " SELECT * FROM unnest(CAST(:markets AS text[]), CAST(:intervals AS text[]),"
+    "   CAST(:buckets AS timestamptz[])))"
 )
 _UPSERT = text(
     f"INSERT INTO candles_view ({_COLUMNS}) VALUES (:market, :interval, :bucket, :open, :high,"
@@ -212,37 +215,92 @@ _UPSERT = text(
 )
 
 
-async def _on_batch(conn: AsyncConnection, event: StoredEvent, outbox: Outbox) -> None:
-    ticks = ticks_of(event.data.get("trades") or [])
-    if not ticks:
-        return
-    market: str = event.data["market"]
+def _buckets(event: StoredEvent) -> dict[str, datetime]:
     at = datetime.fromisoformat(event.data["at"])
-    buckets = {interval: bucket_start(at, interval) for interval in INTERVALS}
+    return {interval: bucket_start(at, interval) for interval in INTERVALS}
+
+
+async def _load(conn: AsyncConnection, keys: set[CandleKey]) -> dict[CandleKey, CandleView]:
+    """The stored candles of `keys`, in one read for the whole window."""
+    ordered = sorted(keys)
     rows = await conn.execute(
         _LOAD,
-        {"market": market, "intervals": list(buckets), "buckets": list(set(buckets.values()))},
+        {
+            "markets": [k[0] for k in ordered],
+            "intervals": [k[1] for k in ordered],
+            "buckets": [k[2] for k in ordered],
+        },
     )
-    stored = {r.interval: CandleView(*r) for r in rows if buckets[r.interval] == r.bucket}
+    return {(r.market, r.interval, r.bucket): CandleView(*r) for r in rows}
+
+
+def _fold_batch(
+    candles: dict[CandleKey, CandleView], event: StoredEvent, ticks: list[Tick]
+) -> list[CandleView]:
+    """Folds one batch's ticks into `candles` (in place); returns the candles it changed."""
+    market: str = event.data["market"]
     changed = []
-    for interval, bucket in buckets.items():
-        candle = fold(stored.get(interval), market, interval, bucket, ticks)
-        if candle is not None and candle is not stored.get(interval):
+    for interval, bucket in _buckets(event).items():
+        key = (market, interval, bucket)
+        stored = candles.get(key)
+        candle = fold(stored, market, interval, bucket, ticks)
+        if candle is not None and candle is not stored:
+            candles[key] = candle
             changed.append(candle)
-    if not changed:
-        return  # a batch applied before
-    await conn.execute(_UPSERT, [asdict(c) for c in changed])
+    return changed
+
+
+async def _publish(
+    conn: AsyncConnection,
+    outbox: Outbox,
+    event: StoredEvent,
+    changed: list[CandleView],
+    ticks: list[Tick],
+) -> None:
+    market: str = event.data["market"]
     for candle in changed:
         outbox.publish(candles_channel(market, candle.interval), encode_candle(candle))
     last = event.data.get("last_price")
+    at = datetime.fromisoformat(event.data["at"])
     ticker = await ticker_at(conn, market, at, Decimal(last) if last else ticks[-1].price)
     outbox.publish(ticker_channel(market), encode_ticker(ticker))
+
+
+async def _apply_batches(conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox) -> None:
+    """Folds a window of batches with one read of the candles they touch. Live, each batch's
+    candles are written before its ticker is read from them; in a rebuild (no ticker) the
+    window's candles are written once, at their final state."""
+    traded = [(e, ticks) for e in events if (ticks := ticks_of(e.data.get("trades") or []))]
+    keys = {
+        (e.data["market"], interval, bucket)
+        for e, _ in traded
+        for interval, bucket in _buckets(e).items()
+    }
+    candles = await _load(conn, keys) if keys else {}
+    unwritten: dict[CandleKey, CandleView] = {}
+    for event, ticks in traded:
+        changed = _fold_batch(candles, event, ticks)
+        if not changed:
+            continue  # a batch applied before
+        if outbox.live:
+            await conn.execute(_UPSERT, [asdict(c) for c in changed])
+            await _publish(conn, outbox, event, changed, ticks)
+        else:
+            unwritten.update(((c.market, c.interval, c.bucket), c) for c in changed)
+    if unwritten:
+        await conn.execute(_UPSERT, [asdict(c) for c in unwritten.values()])
 
 
 class CandlesProjection:
     name = "candles"
     tables: tuple[Table, ...] = (candles_view,)
-    handlers: dict[str, Apply] = {"spot.batch_matched": _on_batch}
+    event_types: tuple[str, ...] = ("spot.batch_matched",)
+    rebuild_window = 2_000
+
+    async def apply_events(
+        self, conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox
+    ) -> None:
+        await _apply_batches(conn, events, outbox)
 
 
 async def follow_candles(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.db.event_store import StoredEvent
 from backend.db.tables import order_book_sequence_view, order_book_view
 from backend.pubsub import Hub
-from projections.base import Apply, Outbox
+from projections.base import Outbox
 from queries.market_data import (
     LevelView,
     OrderBookView,
@@ -38,20 +38,28 @@ from queries.market_data import (
     list_trades_after,
 )
 
-_SEQUENCE = text("SELECT sequence FROM order_book_sequence_view WHERE market = :market")
-_UPSERT_LEVEL = text(
+_SEQUENCES = text(
+    "SELECT market, sequence FROM order_book_sequence_view WHERE market = ANY(:markets)"
+)
+_UPSERT_LEVELS = text(
     "INSERT INTO order_book_view (market, side, price, quantity)"
-    " VALUES (:market, :side, :price, :quantity)"
+    " SELECT * FROM unnest(CAST(:markets AS text[]), CAST(:sides AS text[]),"
+    "   CAST(:prices AS numeric[]), CAST(:quantities AS numeric[]))"
     " ON CONFLICT (market, side, price) DO UPDATE SET quantity = EXCLUDED.quantity"
 )
-_DELETE_LEVEL = text(
-    "DELETE FROM order_book_view WHERE market = :market AND side = :side AND price = :price"
+_DELETE_LEVELS = text(
+    "DELETE FROM order_book_view v USING unnest(CAST(:markets AS text[]),"
+    "   CAST(:sides AS text[]), CAST(:prices AS numeric[])) AS d(market, side, price)"
+    " WHERE v.market = d.market AND v.side = d.side AND v.price = d.price"
 )
 _ADVANCE = text(
-    "INSERT INTO order_book_sequence_view (market, sequence) VALUES (:market, :sequence)"
+    "INSERT INTO order_book_sequence_view (market, sequence)"
+    " SELECT * FROM unnest(CAST(:markets AS text[]), CAST(:sequences AS bigint[]))"
     " ON CONFLICT (market) DO UPDATE SET sequence ="
     " GREATEST(order_book_sequence_view.sequence, EXCLUDED.sequence)"
 )
+
+Level = tuple[str, str, Decimal]  # market, side, price
 
 
 def latest_levels(entries: list[dict[str, Any]], after: int) -> dict[tuple[str, Decimal], Decimal]:
@@ -63,31 +71,59 @@ def latest_levels(entries: list[dict[str, Any]], after: int) -> dict[tuple[str, 
     return levels
 
 
-async def _on_batch(conn: AsyncConnection, event: StoredEvent, outbox: Outbox) -> None:
-    market: str = event.data["market"]
-    current = (await conn.execute(_SEQUENCE, {"market": market})).scalar_one_or_none() or 0
-    levels = latest_levels(event.data.get("book") or [], current)
-    upserts = [
-        {"market": market, "side": side, "price": price, "quantity": quantity}
-        for (side, price), quantity in sorted(levels.items())
-        if quantity != 0
-    ]
-    deletes = [
-        {"market": market, "side": side, "price": price}
-        for (side, price), quantity in sorted(levels.items())
-        if quantity == 0
-    ]
+def fold_book(events: list[StoredEvent], sequences: dict[str, int]) -> dict[Level, Decimal]:
+    """The last total each level of the batches gets, applied one after the other from the
+    markets' `sequences` (advanced in place): what applying them one by one would leave."""
+    levels: dict[Level, Decimal] = {}
+    for event in events:
+        market: str = event.data["market"]
+        current = sequences.get(market, 0)
+        for (side, price), quantity in latest_levels(event.data.get("book") or [], current).items():
+            levels[(market, side, price)] = quantity
+        sequences[market] = max(current, int(event.data["sequence"]))
+    return levels
+
+
+async def _apply_batches(conn: AsyncConnection, events: list[StoredEvent]) -> None:
+    """A window of batches in three statements: levels set, levels emptied, sequences."""
+    markets = sorted({event.data["market"] for event in events})
+    rows = await conn.execute(_SEQUENCES, {"markets": markets})
+    sequences: dict[str, int] = {row.market: row.sequence for row in rows}
+    levels = fold_book(events, sequences)
+    upserts = sorted(level for level, quantity in levels.items() if quantity != 0)
+    deletes = sorted(level for level, quantity in levels.items() if quantity == 0)
     if upserts:
-        await conn.execute(_UPSERT_LEVEL, upserts)
+        await conn.execute(
+            _UPSERT_LEVELS,
+            {
+                "markets": [m for m, _, _ in upserts],
+                "sides": [s for _, s, _ in upserts],
+                "prices": [p for _, _, p in upserts],
+                "quantities": [levels[level] for level in upserts],
+            },
+        )
     if deletes:
-        await conn.execute(_DELETE_LEVEL, deletes)
-    await conn.execute(_ADVANCE, {"market": market, "sequence": int(event.data["sequence"])})
+        await conn.execute(
+            _DELETE_LEVELS,
+            {
+                "markets": [m for m, _, _ in deletes],
+                "sides": [s for _, s, _ in deletes],
+                "prices": [p for _, _, p in deletes],
+            },
+        )
+    await conn.execute(_ADVANCE, {"markets": markets, "sequences": [sequences[m] for m in markets]})
 
 
 class OrderBookProjection:
     name = "order_book"
     tables: tuple[Table, ...] = (order_book_view, order_book_sequence_view)
-    handlers: dict[str, Apply] = {"spot.batch_matched": _on_batch}
+    event_types: tuple[str, ...] = ("spot.batch_matched",)
+    rebuild_window = 2_000
+
+    async def apply_events(
+        self, conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox
+    ) -> None:
+        await _apply_batches(conn, events)
 
 
 # ---- following the book live: this snapshot joined with the matcher's deltas ----

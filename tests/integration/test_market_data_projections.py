@@ -467,7 +467,7 @@ async def test_rebuilding_gives_identical_market_data(engine: AsyncEngine) -> No
         a_batch(m, 9, book=[a_level(8, "SELL", "111", "2"), a_level(9, "BUY", "90", "1")]),
     )
     await catch_up(engine, BOOK, batch_size=3)
-    await catch_up(engine, CANDLES, batch_size=3)
+    await catch_up(engine, CANDLES, batch_size=3, publish=Published())  # live: per batch
     tables = {
         "order_book_view": "side, price",
         "order_book_sequence_view": "market",
@@ -476,7 +476,7 @@ async def test_rebuilding_gives_identical_market_data(engine: AsyncEngine) -> No
     before = {t: await rows(engine, t, m, order) for t, order in tables.items()}
     # when
     await rebuild(engine, BOOK, batch_size=2)
-    await rebuild(engine, CANDLES, batch_size=5)
+    await rebuild(engine, CANDLES)  # in one window, nothing published
     # then
     assert {t: await rows(engine, t, m, order) for t, order in tables.items()} == before
     assert len(before["candles_view"]) == 12
