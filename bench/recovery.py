@@ -10,7 +10,8 @@ matcher code, so the write store holds them as NEW orders with their batches' ev
    market (state loaded from the write store) and until a crossing order placed after the start
    is FILLED: "back to matching". Its resident memory with the whole book loaded is reported.
 2. **Projection rebuild**: every projection is dropped and replayed from the first event
-   (`projections.runner.rebuild`), timed per projection and in all, with the event count. The
+   (`projections.runner.rebuild`), all at once on a session each, timed per projection and in
+   all, with the event count and the CPU of this process and of each server process. The
    drain writes one settlement transfer and one batch event per batch, so that the projections
    have `--events` events to handle, the log is topped up with copies of a real
    `ledger.transfer_posted` event (an order hold, two postings) under fresh transfer ids,
@@ -45,10 +46,11 @@ from bench.fixtures import (
     market_with_traders,
 )
 from bench.matcher import drain, limit_order, preload
-from bench.stack import memory_mb
+from bench.stack import cpu_seconds, load_average, memory_mb
 from commands.bus import CommandBus
 from commands.spot.order_terms import OrderRequest
 from commands.spot.place_order import PlaceOrder
+from projections.base import Projection
 from projections.registry import PROJECTIONS
 from projections.runner import rebuild
 
@@ -137,35 +139,54 @@ async def top_up_events(engine: AsyncEngine, handled_target: int) -> int:
                     "  jsonb_set(e.data, '{transfer_id}', to_jsonb('bench-copy-' || g))"
                     " FROM (SELECT * FROM events WHERE event_type = 'ledger.transfer_posted'"
                     "       AND data->>'kind' = 'order_hold' LIMIT 1) e,"
-                    "      generate_series(:first, :last) g"
+                    "      generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) g"
                 ),
                 {"first": first, "last": min(missing, first + COPY_CHUNK - 1)},
             )
     return missing
 
 
+async def _rebuild(url: str, projection: Projection) -> tuple[float, float]:
+    """One projection rebuilt on its own session: (seconds, CPU seconds of its server process,
+    0 when the server is not on this machine)."""
+    engine = make_engine(bench_settings(url), pool_size=1)
+    try:
+        backend = int(await _scalar(engine, "SELECT pg_backend_pid()"))
+        cpu0, t0 = cpu_seconds(backend), time.perf_counter()
+        await rebuild(engine, projection)
+        return time.perf_counter() - t0, cpu_seconds(backend) - cpu0
+    finally:
+        await engine.dispose()
+
+
 async def rebuild_projections(url: str, handled_target: int) -> dict[str, Any]:
+    """Every projection rebuilt at once, side by side (each has its own tables and checkpoint)."""
     engine = make_engine(bench_settings(url), pool_size=2)
     copies = await top_up_events(engine, handled_target)
     events = int(await _scalar(engine, "SELECT count(*) FROM events"))
-    per_projection: dict[str, float] = {}
-    t0 = time.perf_counter()
-    for name, projection in PROJECTIONS.items():
-        started = time.perf_counter()
-        await rebuild(engine, projection)
-        per_projection[name] = round(time.perf_counter() - started, 3)
-    total = time.perf_counter() - t0
     handled = int(await _scalar(
         engine, "SELECT count(*) FROM events WHERE event_type = ANY(:t)", t=HANDLED
     ))
     await engine.dispose()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    timed = await asyncio.gather(*(_rebuild(url, p) for p in PROJECTIONS.values()))
+    total, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    server_cpu = sum(cpu for _, cpu in timed)
     return {
         "events": events,
         "events_handled": handled,
         "events_copied": copies,
         "rebuild_s": round(total, 3),
         "rebuild_events_per_s": round(events / total) if total else 0,
-        "rebuild_by_projection_s": per_projection,
+        "rebuild_by_projection_s": {
+            name: round(seconds, 3) for name, (seconds, _) in zip(PROJECTIONS, timed, strict=True)
+        },
+        "rebuild_server_cpu_by_projection_s": {
+            name: round(cpu, 3) for name, (_, cpu) in zip(PROJECTIONS, timed, strict=True)
+        },
+        "rebuild_cpu_s": {"client": round(client_cpu, 3), "server": round(server_cpu, 3)},
+        "rebuild_cpu_us_per_event": round((client_cpu + server_cpu) * 1e6 / events, 1),
+        "rebuild_load_average": load_average(),
     }
 
 
@@ -220,7 +241,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f" {figures['back_to_matching_s']} s, RSS {figures['matcher_rss_mb']} MB;"
         f" projections rebuilt from {figures['events']} events"
         f" ({figures['events_handled']} handled, {figures['events_copied']} of them copies)"
-        f" in {figures['rebuild_s']} s"
+        f" in {figures['rebuild_s']} s ({figures['rebuild_cpu_us_per_event']} us CPU per event,"
+        f" load {figures['rebuild_load_average']})"
     )
     emit_json(figures)
     return figures

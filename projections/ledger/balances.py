@@ -11,15 +11,16 @@ from projections.base import Outbox, Window
 from projections.ledger.postings import TRANSFER_POSTED, USER_POSTINGS
 
 # One statement for a whole window, straight from the stored payloads: the deltas summed per
-# (user, asset) with the position of the last event touching it (in log order), applied in key
-# order (so concurrent runners could never deadlock), each row's final state returned for
+# (user, asset) with the position of the last event touching it in log order (the greatest
+# [xact_id, position] pair: a plain aggregate, so the rows are hashed, not sorted), applied in
+# key order (so concurrent runners could never deadlock), each row's final state returned for
 # publishing.
 _UPSERT = text(
     "INSERT INTO balances_view (user_id, asset, available, locked, position)"
     " SELECT p.user_id, p.asset,"
     "  coalesce(sum(p.amount) FILTER (WHERE p.kind = 'available'), 0),"
     "  coalesce(sum(p.amount) FILTER (WHERE p.kind = 'locked'), 0),"
-    "  (array_agg(e.position ORDER BY e.xact_id DESC, e.position DESC))[1]"
+    "  (max(ARRAY[e.xact_id::text::bigint, e.position]))[2]"
     f" FROM {USER_POSTINGS} AND p.kind IN ('available', 'locked')"
     " GROUP BY p.user_id, p.asset ORDER BY p.user_id, p.asset"
     " ON CONFLICT (user_id, asset) DO UPDATE SET"
