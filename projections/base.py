@@ -59,9 +59,6 @@ class _Named(Protocol):
     name: str
     tables: tuple[Table, ...]
     event_types: tuple[str, ...]
-    # Events per transaction in a rebuild: large enough that per-transaction costs vanish, small
-    # enough that each transaction stays short (an open writer holds back every log reader).
-    rebuild_window: int
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ FOR UPDATE, so two runners of the same projection take turns instead of applying
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
@@ -83,11 +84,27 @@ async def catch_up(
             return checkpoint
 
 
+# A rebuild sizes its windows by time: each transaction should take about this long, so that
+# per-transaction costs vanish while no transaction runs long (an open writer holds back every
+# log reader in the cluster, the matcher too, and statements have a timeout). The first window
+# is small, as events differ a lot in weight (a settlement transfer has hundreds of postings).
+REBUILD_WINDOW_SECONDS = 1.0
+FIRST_REBUILD_WINDOW = 1_000
+MAX_REBUILD_WINDOW = 200_000
+
+
+def next_window(window: int, seconds: float) -> int:  # float-ok: a duration, not money
+    """The window that should take about REBUILD_WINDOW_SECONDS, after `window` events took
+    `seconds`: at most twice or a quarter of it, within [1, MAX_REBUILD_WINDOW]."""
+    scale = REBUILD_WINDOW_SECONDS / max(seconds, 1e-3)
+    return max(1, min(MAX_REBUILD_WINDOW, int(window * min(2.0, max(0.25, scale)))))
+
+
 async def rebuild(
     engine: AsyncEngine, projection: Projection, batch_size: int | None = None
 ) -> Checkpoint:
     """Drop the read model's rows and replay it from the first event, in windows of
-    `batch_size` events (by default the projection's `rebuild_window`)."""
+    `batch_size` events, or by default of about REBUILD_WINDOW_SECONDS each."""
     async with engine.begin() as conn:
         await _lock_checkpoint(conn, projection.name)
         for table in projection.tables:
@@ -99,4 +116,12 @@ async def rebuild(
             ),
             {"name": projection.name},
         )
-    return await catch_up(engine, projection, batch_size or projection.rebuild_window)
+    if batch_size is not None:
+        return await catch_up(engine, projection, batch_size)
+    window = FIRST_REBUILD_WINDOW
+    while True:
+        started = time.perf_counter()
+        checkpoint, applied = await catch_up_once(engine, projection, window)
+        if applied < window:
+            return checkpoint
+        window = next_window(window, time.perf_counter() - started)

@@ -41,7 +41,6 @@ class BalancesProjection:
     name = "balances"
     tables: tuple[Table, ...] = (balances_view,)
     event_types: tuple[str, ...] = (TRANSFER_POSTED,)
-    rebuild_window = 50_000
 
     async def apply_window(self, conn: AsyncConnection, window: Window, outbox: Outbox) -> None:
         for row in await conn.execute(_UPSERT, window.params()):

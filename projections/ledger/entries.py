@@ -26,7 +26,6 @@ class LedgerEntriesProjection:
     name = "ledger_entries"
     tables: tuple[Table, ...] = (ledger_entries_view,)
     event_types: tuple[str, ...] = (TRANSFER_POSTED,)
-    rebuild_window = 50_000
 
     async def apply_window(self, conn: AsyncConnection, window: Window, outbox: Outbox) -> None:
         await conn.execute(_INSERT, window.params())

@@ -295,7 +295,6 @@ class CandlesProjection:
     name = "candles"
     tables: tuple[Table, ...] = (candles_view,)
     event_types: tuple[str, ...] = ("spot.batch_matched",)
-    rebuild_window = 2_000
 
     async def apply_events(
         self, conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox

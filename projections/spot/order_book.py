@@ -118,7 +118,6 @@ class OrderBookProjection:
     name = "order_book"
     tables: tuple[Table, ...] = (order_book_view, order_book_sequence_view)
     event_types: tuple[str, ...] = ("spot.batch_matched",)
-    rebuild_window = 2_000
 
     async def apply_events(
         self, conn: AsyncConnection, events: list[StoredEvent], outbox: Outbox
