@@ -28,7 +28,7 @@ async def projections_with_news(
 ) -> list[Projection]:
     """The given projections that have events to apply, in the given order."""
     candidates = list(projections)
-    pairs = [(p.name, t) for p in candidates for t in p.handlers]
+    pairs = [(p.name, t) for p in candidates for t in p.event_types]
     async with autocommit(engine) as conn:
         rows = await conn.execute(
             _NEWS, {"names": [n for n, _ in pairs], "types": [t for _, t in pairs]}
