@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -20,7 +20,7 @@ class _Probe:
     """A projection that reads one event type and applies nothing."""
 
     name: str
-    handlers: dict[str, Any] = field(default_factory=dict)
+    event_types: tuple[str, ...] = ()
     tables: tuple[Any, ...] = ()
 
 
@@ -41,8 +41,8 @@ async def test_news_names_only_projections_whose_events_appeared(
 ) -> None:
     # given: two probes caught up to the end of the log, one reading asset creations
     suffix = uuid.uuid4().hex[:8]
-    assets = _Probe(f"probe_assets_{suffix}", {"admin.asset_created": None})
-    amends = _Probe(f"probe_amends_{suffix}", {"spot.amend_requested": None})
+    assets = _Probe(f"probe_assets_{suffix}", ("admin.asset_created",))
+    amends = _Probe(f"probe_amends_{suffix}", ("spot.amend_requested",))
     for probe in (assets, amends):
         await _checkpoint_at_end(engine, probe.name)
     try:
