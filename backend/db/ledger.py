@@ -24,8 +24,18 @@ class PostedTransfer:
     applied: bool  # False when this transfer id had already been posted (idempotent retry)
 
 
-async def account_ids(conn: AsyncConnection, refs: set[AccountRef]) -> dict[AccountRef, int]:
-    """Row ids of the given accounts, creating the missing ones."""
+async def account_ids(
+    conn: AsyncConnection, refs: set[AccountRef], cache: dict[AccountRef, int] | None = None
+) -> dict[AccountRef, int]:
+    """Row ids of the given accounts, creating the missing ones. A `cache` (kept by a caller that
+    posts again and again, such as the matcher) is asked first and learns what was looked up."""
+    if cache is not None:
+        known = {ref: cache[ref] for ref in refs if ref in cache}
+        if len(known) < len(refs):
+            found = await account_ids(conn, refs - known.keys())
+            cache.update(found)
+            known.update(found)
+        return known
     if not refs:
         return {}
     rows = [
@@ -64,10 +74,16 @@ def _sort_key(ref: AccountRef) -> tuple[str, str, str]:
 
 
 async def post_transfer(
-    conn: AsyncConnection, transfer: Transfer, *, metadata: dict[str, Any] | None = None
+    conn: AsyncConnection,
+    transfer: Transfer,
+    *,
+    metadata: dict[str, Any] | None = None,
+    account_cache: dict[AccountRef, int] | None = None,
 ) -> PostedTransfer:
     """Post `transfer` once. Raises InsufficientFunds (and changes nothing) if any account that
-    may not go negative would; the caller's transaction then rolls back as a whole."""
+    may not go negative would; the caller's transaction then rolls back as a whole.
+    `account_cache`: see `account_ids` (only for a caller that drops it with a failed
+    transaction, since an account created there is rolled back too)."""
     inserted = await conn.execute(
         insert(transfers)
         .values(
@@ -79,7 +95,7 @@ async def post_transfer(
     if inserted.first() is None:
         return PostedTransfer(transfer, {}, applied=False)  # posted before: change nothing
     net = transfer.net_by_account()
-    ids = await account_ids(conn, set(net))
+    ids = await account_ids(conn, set(net), account_cache)
     if not net:
         return PostedTransfer(transfer, ids, applied=True)  # postings that cancel out
     ordered = sorted(net, key=lambda r: ids[r])

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.event_store import Checkpoint
+from backend.domain.ledger import AccountRef
 from backend.domain.markets import MarketConfig
 from backend.domain.spot.engine import SpotEngine
 from backend.domain.spot.units import MarketSpec
@@ -269,6 +270,9 @@ class Batcher:
     ) -> None:
         self.settings, self.market, self.engine = settings, market, engine
         self.registry, self.cursor, self.epoch = registry, cursor, epoch
+        # Ledger account ids seen so far. A failed batch drops this Batcher (the market
+        # reloads), so an id of an account created in a rolled-back transaction dies with it.
+        self.accounts: dict[AccountRef, int] = {}
 
     async def run(
         self, conn: AsyncConnection, inputs: list[MatcherInput], at: datetime
@@ -298,6 +302,7 @@ class Batcher:
             checkpoint=checkpoint,
             inputs=[i.position for i in inputs],
             engine_seq=self.engine.last_seq,
+            accounts=self.accounts,
         )
         self.registry.forget_finished(effects.changed)
         last = payload["last_price"]

@@ -7,8 +7,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from backend.domain.ledger import AccountKind, AccountRef, Posting, Transfer
 from backend.domain.spot.engine import SpotEngine
@@ -23,12 +22,13 @@ from backend.domain.spot.events import (
     EventRecord,
     Rested,
     StatusChanged,
-    Trade,
+    TradeRecord,
     Triggered,
     Waiting,
 )
 from backend.domain.spot.orders import BUY, SELL
-from backend.domain.spot.units import MarketSpec, lots_to_quantity, ticks_to_price, units_to_amount
+from backend.domain.spot.units import MarketSpec, units_to_amount
+from backend.matching.decimal_text import Increment, fixed_point
 from backend.matching.registry import OrderInfo, OrderRegistry
 
 
@@ -70,6 +70,8 @@ class Settlement:
         self.market, self.registry, self.at = market, registry, at
         self.effects = BatchEffects(sequence=sequence)
         self._touched: set[tuple[int, int]] = set()
+        self._price = Increment.of(market.spec.tick_size)
+        self._quantity = Increment.of(market.spec.step_size)
 
     def apply(self, records: list[EventRecord]) -> None:
         handlers = {
@@ -88,15 +90,14 @@ class Settlement:
     def finish(self, engine: SpotEngine) -> BatchEffects:
         """Book changes at the batch's end, each with the next market-data sequence."""
         effects = self.effects
-        spec = self.market.spec
         for side, price in sorted(self._touched):
             effects.sequence += 1
             effects.book.append(
                 {
                     "sequence": effects.sequence,
                     "side": "BUY" if side == BUY else "SELL",
-                    "price": _text(ticks_to_price(spec, price)),
-                    "quantity": _text(lots_to_quantity(spec, engine.level_lots(side, price))),
+                    "price": self._price.text(price),
+                    "quantity": self._quantity.text(engine.level_lots(side, price)),
                 }
             )
         return effects
@@ -109,45 +110,71 @@ class Settlement:
         return info
 
     def _trade(self, record: EventRecord) -> None:
-        t = Trade._make(record)
-        m, effects = self.market, self.effects
-        maker, taker = self._order(t.maker_id), self._order(t.taker_id)
-        buyer, seller = (taker, maker) if t.taker_side == BUY else (maker, taker)
-        buyer_fee, seller_fee = (
-            (t.taker_fee, t.maker_fee) if t.taker_side == BUY else (t.maker_fee, t.taker_fee)
-        )
+        # Integers until the fill's text: this runs for every fill of every batch.
+        (
+            _,
+            maker_id,
+            taker_id,
+            _maker_owner,
+            _taker_owner,
+            taker_side,
+            price,
+            lots,
+            base_units,
+            quote_units,
+            maker_fee,
+            taker_fee,
+            maker_consumed,
+            maker_released,
+            taker_consumed,
+            taker_released,
+            _at,
+        ) = cast("TradeRecord", record)
+        m, effects, net = self.market, self.effects, self.effects.net_units
+        maker, taker = self._order(maker_id), self._order(taker_id)
         for info, consumed, released in (
-            (maker, t.maker_consumed, t.maker_released),
-            (taker, t.taker_consumed, t.taker_released),
+            (maker, maker_consumed, maker_released),
+            (taker, taker_consumed, taker_released),
         ):
-            info.filled_lots += t.lots
-            info.filled_quote_units += t.quote_units
-            info.hold_units -= consumed + released
-            effects.move(info.user_id, info.hold_asset, AccountKind.LOCKED, -(consumed + released))
-            effects.move(info.user_id, info.hold_asset, AccountKind.AVAILABLE, released)
-        effects.move(buyer.user_id, m.base, AccountKind.AVAILABLE, t.base_units - buyer_fee)
-        effects.move(seller.user_id, m.quote, AccountKind.AVAILABLE, t.quote_units - seller_fee)
+            info.filled_lots += lots
+            info.filled_quote_units += quote_units
+            spent = consumed + released
+            info.hold_units -= spent
+            if spent:
+                net[(info.user_id, info.hold_asset, AccountKind.LOCKED)] -= spent
+            if released:
+                net[(info.user_id, info.hold_asset, AccountKind.AVAILABLE)] += released
+        # Each party pays its fee in the asset it receives.
+        if taker_side == BUY:
+            buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+            maker_fee_asset, maker_fee_decimals = m.quote, m.quote_precision
+            taker_fee_asset, taker_fee_decimals = m.base, m.base_precision
+        else:
+            buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+            maker_fee_asset, maker_fee_decimals = m.base, m.base_precision
+            taker_fee_asset, taker_fee_decimals = m.quote, m.quote_precision
+        effects.move(buyer.user_id, m.base, AccountKind.AVAILABLE, base_units - buyer_fee)
+        effects.move(seller.user_id, m.quote, AccountKind.AVAILABLE, quote_units - seller_fee)
         effects.move(None, m.base, AccountKind.FEES, buyer_fee)
         effects.move(None, m.quote, AccountKind.FEES, seller_fee)
         effects.sequence += 1
-        effects.last_price_ticks = t.price
-        maker_side = SELL if t.taker_side == BUY else BUY
-        self._touched.add((maker_side, t.price))
+        effects.last_price_ticks = price
+        self._touched.add((SELL if taker_side == BUY else BUY, price))
         effects.fills.append(
             {
                 "sequence": effects.sequence,
-                "price": _text(ticks_to_price(m.spec, t.price)),
-                "quantity": _text(lots_to_quantity(m.spec, t.lots)),
-                "quote_quantity": _text(units_to_amount(t.quote_units, m.quote_precision)),
-                "taker_side": "BUY" if t.taker_side == BUY else "SELL",
-                "maker_order_id": maker.id,
-                "taker_order_id": taker.id,
+                "price": self._price.text(price),
+                "quantity": self._quantity.text(lots),
+                "quote_quantity": fixed_point(quote_units, m.quote_precision),
+                "taker_side": "BUY" if taker_side == BUY else "SELL",
+                "maker_order_id": maker_id,
+                "taker_order_id": taker_id,
                 "maker_user_id": maker.user_id,
                 "taker_user_id": taker.user_id,
-                "maker_fee": _text(units_to_amount(t.maker_fee, m.precision(_fee_asset(m, maker)))),
-                "maker_fee_asset": _fee_asset(m, maker),
-                "taker_fee": _text(units_to_amount(t.taker_fee, m.precision(_fee_asset(m, taker)))),
-                "taker_fee_asset": _fee_asset(m, taker),
+                "maker_fee": fixed_point(maker_fee, maker_fee_decimals),
+                "maker_fee_asset": maker_fee_asset,
+                "taker_fee": fixed_point(taker_fee, taker_fee_decimals),
+                "taker_fee_asset": taker_fee_asset,
             }
         )
 
@@ -200,15 +227,6 @@ class Settlement:
             info.hold_units -= units
             self.effects.move(info.user_id, info.hold_asset, AccountKind.LOCKED, -units)
             self.effects.move(info.user_id, info.hold_asset, AccountKind.AVAILABLE, units)
-
-
-def _fee_asset(market: MarketInfo, info: OrderInfo) -> str:
-    """Each party pays its fee in the asset it receives."""
-    return market.base if info.side == "BUY" else market.quote
-
-
-def _text(value: Decimal) -> str:
-    return format(value, "f")
 
 
 def batch_transfer(market: MarketInfo, batch: int, effects: BatchEffects) -> Transfer | None:
