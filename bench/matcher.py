@@ -32,8 +32,7 @@ from backend.db.ledger import post_transfer
 from backend.domain.ledger import AccountKind, AccountRef, move
 from backend.domain.markets import MarketConfig
 from backend.matching.inputs import read_inputs
-from backend.matching.matcher import Batcher, try_lead
-from backend.matching.state import load_cursor, load_engine, market_info
+from backend.matching.matcher import load_batcher, try_lead
 from bench.common import emit_json, environment, latency_us, max_rss_mb
 from bench.fixtures import (
     bench_settings,
@@ -173,11 +172,8 @@ async def drain(url: str, symbol: str, batch_size: int, expected: int) -> dict[s
     conn = lead.conn
     # The server process behind the matcher's session (0 CPU when the server is not local).
     backend_pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-    market = await market_info(conn, symbol)
-    cursor = await load_cursor(conn, symbol)
-    book, registry = await load_engine(conn, market, cursor)
     await conn.commit()
-    batcher = Batcher(settings, market, book, registry, cursor, lead.epoch)
+    batcher = await load_batcher(conn, settings, symbol, lead.epoch)
     samples: list[int] = []
     processed = trades = 0
     wall0, cpu0 = time.perf_counter(), time.process_time()

@@ -10,6 +10,7 @@ which each new leader increments, so a stale matcher can never commit.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +114,10 @@ async def load_batcher(
     rows = await working_orders(conn, symbol)
     await conn.commit()  # as the market's only writer, this session alone changes working orders
     engine, registry = build_engine(market, cursor, rows)
+    # The book lives as long as the market does: move it (and everything loaded so far) out of
+    # the collector's reach, so full collections during batches walk only what batches create.
+    gc.collect()
+    gc.freeze()
     await conn.execute(text("RESET idle_session_timeout"))
     await conn.execute(text("RESET idle_in_transaction_session_timeout"))
     await conn.commit()
