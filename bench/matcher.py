@@ -164,7 +164,10 @@ def _accepted(
     }
 
 
-async def drain(url: str, symbol: str, batch_size: int, expected: int) -> dict[str, Any]:
+async def drain(
+    url: str, symbol: str, batch_size: int, expected: int | None = None
+) -> dict[str, Any]:
+    """Run batches until `expected` orders are processed (without it: until a read is empty)."""
     settings = bench_settings(url)
     engine = make_engine(settings, pool_size=1)
     lead = await try_lead(engine, symbol)
@@ -179,13 +182,17 @@ async def drain(url: str, symbol: str, batch_size: int, expected: int) -> dict[s
     wall0, cpu0 = time.perf_counter(), time.process_time()
     pg_cpu0 = cpu_seconds(backend_pid)
     idle_since = time.perf_counter()
-    while processed < expected and time.perf_counter() - idle_since < IDLE_GIVE_UP_SECONDS:
+    while (expected is None or processed < expected) and (
+        time.perf_counter() - idle_since < IDLE_GIVE_UP_SECONDS
+    ):
         t0 = time.perf_counter_ns()
         async with conn.begin():
             inputs = await read_inputs(conn, symbol, batcher.cursor.checkpoint, batch_size)
             if inputs:
                 payload, _ = await batcher.run(conn, inputs, datetime.now(UTC))
         if not inputs:
+            if expected is None:
+                break
             # A transaction elsewhere in the cluster holds the log's visibility horizon back.
             await asyncio.sleep(0.01)
             continue
