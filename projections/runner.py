@@ -19,9 +19,15 @@ from projections.base import Outbox, Projection, Window, WindowProjection
 Publish = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 
 
+# Locking the checkpoint also makes the transaction read the log by walking its index: each read
+# continues where the last window ended, so a replay reads the log once. Without statistics
+# (autovacuum off, or a log that just grew) the planner expects a handful of rows and would scan
+# and sort the whole rest of the log for every window instead (at a million events, 1.4 s
+# instead of 0.08 s for a window of 50,000).
 _SELECT_CHECKPOINT = text(
-    "SELECT xact_id::text::bigint AS xact_id, position FROM projection_checkpoints"
-    " WHERE name = :name FOR UPDATE"
+    "SELECT xact_id::text::bigint AS xact_id, position,"
+    " set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+    " FROM projection_checkpoints WHERE name = :name FOR UPDATE"
 )
 
 
