@@ -202,17 +202,38 @@ class ShardMatcher:
                 log.info("leading market", extra={"market": symbol, "epoch": epoch})
 
     async def _step(self, conn: AsyncConnection, symbol: str, batcher: Batcher) -> bool:
-        async with conn.begin():
-            inputs = await read_inputs(
-                conn, symbol, batcher.cursor.checkpoint, self.settings.matcher_batch_size
-            )
-            if not inputs:
-                return False
-            payload, processed = await batcher.run(conn, inputs, datetime.now(UTC))
+        done = await run_next_batch(conn, batcher)
+        if done is None:
+            return False
+        payload, processed = done
         await publish_batch(self.redis, symbol, payload, processed)
         if self.after_batch is not None:
             self.after_batch()
         return True
+
+
+BACKLOG_BATCH_FACTOR = 8
+"""With a backlog, batches grow up to this many times `matcher_batch_size`: the per-batch work
+(a dozen statements, the ledger transfer over every touched account, the commit) then spreads over
+more orders. Once a read comes back short, batches are back to the configured size."""
+
+
+async def run_next_batch(
+    conn: AsyncConnection, batcher: Batcher
+) -> tuple[dict[str, object], list[int]] | None:
+    """Read the market's next inputs and match and write them in one transaction; None when there
+    are none. The read limit doubles while reads come back full."""
+    base = batcher.settings.matcher_batch_size
+    async with conn.begin():
+        inputs = await read_inputs(
+            conn, batcher.market.symbol, batcher.cursor.checkpoint, batcher.read_limit
+        )
+        if not inputs:
+            return None
+        done = await batcher.run(conn, inputs, datetime.now(UTC))
+    full = len(inputs) == batcher.read_limit
+    batcher.read_limit = min(batcher.read_limit * 2, base * BACKLOG_BATCH_FACTOR) if full else base
+    return done
 
 
 def is_connection_loss(exc: BaseException) -> bool:
@@ -278,6 +299,7 @@ class Batcher:
         # Ledger account ids seen so far. A failed batch drops this Batcher (the market
         # reloads), so an id of an account created in a rolled-back transaction dies with it.
         self.accounts: dict[AccountRef, int] = {}
+        self.read_limit = settings.matcher_batch_size
 
     async def run(
         self, conn: AsyncConnection, inputs: list[MatcherInput], at: datetime
