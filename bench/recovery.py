@@ -1,6 +1,7 @@
 """Recovery: a matcher restarting over a deep book, and every projection rebuilt from the log.
 
     python -m bench.recovery [--orders 1000000] [--events 1000000] [--batch 2000] [--traders 100]
+                             [--skip-rebuild] [--keep] [--reuse DATABASE_URL]
 
 Builds the state the real path builds: `--orders` resting limit orders (none crossing) are
 accepted (rows, holds, `spot.order_accepted` events, bulk-copied) and drained by the real
@@ -8,7 +9,8 @@ matcher code, so the write store holds them as NEW orders with their batches' ev
 
 1. **Matcher restart**: `exchange matcher` is started as a process; timed until it leads the
    market (state loaded from the write store) and until a crossing order placed after the start
-   is FILLED: "back to matching". Its resident memory with the whole book loaded is reported.
+   is FILLED: "back to matching". Its resident memory with the whole book loaded is reported,
+   and its CPU seconds at both points (the difference is the load's CPU: the machine is shared).
 2. **Projection rebuild**: every projection is dropped and replayed from the first event
    (`projections.runner.rebuild`), all at once on a session each, timed per projection and in
    all, with the event count and the CPU of this process and of each server process. The
@@ -16,6 +18,10 @@ matcher code, so the write store holds them as NEW orders with their batches' ev
    have `--events` events to handle, the log is topped up with copies of a real
    `ledger.transfer_posted` event (an order hold, two postings) under fresh transfer ids,
    inserted before the timing starts: the ledger projections' real per-event work.
+
+Set-up (a million orders: minutes) is not timed; `--keep` keeps its database and prints its URL,
+and `--reuse URL` times a restart over such a database again without setting up (the crossing
+order fills one lot at the best ask each time).
 
 Durability settings are printed; run it against a server with them on.
 """
@@ -33,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -81,6 +88,7 @@ async def restart_matcher(
     epoch0 = int(await _scalar(engine, epoch_sql, m=symbol))
     env = {**os.environ, "DATABASE_URL": url, "EXCHANGE_LOG_LEVEL": "WARNING"}
     t0 = time.perf_counter()
+    cpu_leading = 0.0
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "backend.cli", "matcher", "--markets", symbol, env=env, cwd=ROOT
     )
@@ -99,14 +107,14 @@ async def restart_matcher(
             elapsed = time.perf_counter() - t0
             if leading_s is None:
                 if int(await _scalar(engine, epoch_sql, m=symbol)) > epoch0:
-                    leading_s = elapsed
+                    leading_s, cpu_leading = elapsed, cpu_seconds(proc.pid)
             status = await _scalar(engine, "SELECT status FROM orders WHERE id = :i", i=order_id)
             if status == "FILLED":
                 filled_s = elapsed
             if elapsed > 600:
                 raise TimeoutError("the matcher did not recover within 10 minutes")
             await asyncio.sleep(0.01)
-        memory = memory_mb(proc.pid)
+        memory, cpu_filled = memory_mb(proc.pid), cpu_seconds(proc.pid)
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
@@ -116,7 +124,16 @@ async def restart_matcher(
         "back_to_matching_s": round(filled_s, 3),
         "matcher_rss_mb": memory["rss_mb"],
         "matcher_peak_rss_mb": memory["peak_rss_mb"],
+        "matcher_cpu_at_leading_s": round(cpu_leading, 2),
+        "matcher_cpu_at_matching_s": round(cpu_filled, 2),
+        "matcher_load_cpu_s": round(cpu_filled - cpu_leading, 2),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (from /proc: Linux only)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 COPY_CHUNK = 100_000
@@ -190,12 +207,13 @@ async def rebuild_projections(url: str, handled_target: int) -> dict[str, Any]:
     }
 
 
-async def run(url: str, orders: int, batch: int, traders: int, events: int) -> dict[str, Any]:
+async def set_up(url: str, orders: int, batch: int, traders: int) -> tuple[str, int, float]:
+    """The deep book, drained by the real matcher code; returns (symbol, resting orders, s)."""
     engine = make_engine(bench_settings(url), pool_size=2)
     config, users = await market_with_traders(
         CommandBus(engine), traders + 1, "10000000", "10000000000"
     )
-    taker, users = users[-1], users[:-1]  # the taker has no resting order to self-trade with
+    users = users[:-1]  # the last one is the taker: no resting order to self-trade with
     async with engine.connect() as conn:
         owners: dict[uuid.UUID, int] = {
             r.id: r.number for r in await conn.execute(text("SELECT id, number FROM users"))
@@ -205,16 +223,41 @@ async def run(url: str, orders: int, batch: int, traders: int, events: int) -> d
     t0 = time.perf_counter()
     await preload(url, config, owners, stream)
     drained = await drain(url, config.symbol, batch)
-    setup_s = time.perf_counter() - t0
-    best_ask = Decimal(min(o["ticks"] for o in stream if not o["buy"])).scaleb(-2)
-    restart = await restart_matcher(url, config.symbol, taker, best_ask)
-    rebuilt = await rebuild_projections(url, events)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")  # fresh statistics after the bulk load, as an operator would
+    return config.symbol, drained["orders"], time.perf_counter() - t0
+
+
+async def restart_target(url: str) -> tuple[str, uuid.UUID, Decimal]:
+    """The bench market, its taker (the last user registered) and the best ask now."""
+    engine = make_engine(bench_settings(url), pool_size=1)
+    symbol = await _scalar(engine, "SELECT market FROM orders ORDER BY id LIMIT 1")
+    taker = await _scalar(engine, "SELECT id FROM users ORDER BY number DESC LIMIT 1")
+    best_ask = await _scalar(
+        engine,
+        "SELECT min(price) FROM orders WHERE market = :m AND side = 'SELL'"
+        " AND status IN ('NEW', 'PARTIALLY_FILLED')",
+        m=symbol,
+    )
+    await engine.dispose()
+    return symbol, taker, best_ask
+
+
+async def run(
+    url: str, orders: int, batch: int, traders: int, events: int, *, reuse: bool, rebuild: bool
+) -> dict[str, Any]:
+    setup: dict[str, Any] = {}
+    if not reuse:
+        _, resting, setup_s = await set_up(url, orders, batch, traders)
+        setup = {"resting_orders": resting, "setup_seconds": round(setup_s, 1)}
+    symbol, taker, best_ask = await restart_target(url)
+    restart = await restart_matcher(url, symbol, taker, best_ask)
+    rebuilt = await rebuild_projections(url, events) if rebuild else {}
     return {
         "bench": "recovery",
-        "resting_orders": drained["orders"],
+        **setup,
         **restart,
         **rebuilt,
-        "setup_seconds": round(setup_s, 1),
         "settings": {
             "orders": orders, "batch": batch, "traders": traders, "events": events,
             **durability(url),
@@ -229,21 +272,37 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--traders", type=int, default=100)
     parser.add_argument("--events", type=int, default=1_000_000, help="for projections")
+    parser.add_argument("--skip-rebuild", action="store_true", help="time the restart only")
+    parser.add_argument("--keep", action="store_true", help="keep the database; print its URL")
+    parser.add_argument("--reuse", metavar="URL", help="a database kept by --keep: no set-up")
     args = parser.parse_args(argv)
-    url = fresh_database("bench_recovery")  # migrations run their own event loop: before ours
+    # Migrations run their own event loop: before ours.
+    url = args.reuse or fresh_database("bench_recovery")
     try:
-        figures = asyncio.run(run(url, args.orders, args.batch, args.traders, args.events))
+        figures = asyncio.run(
+            run(
+                url, args.orders, args.batch, args.traders, args.events,
+                reuse=bool(args.reuse), rebuild=not args.skip_rebuild,
+            )
+        )
     finally:
-        drop_database(url)
+        if args.keep or args.reuse:
+            print(f"database kept: --reuse {url}")
+        else:
+            drop_database(url)
     print(
-        f"recovery: {figures['resting_orders']} resting orders; matcher leading after"
-        f" {figures['matcher_leading_s']} s, back to matching after"
-        f" {figures['back_to_matching_s']} s, RSS {figures['matcher_rss_mb']} MB;"
-        f" projections rebuilt from {figures['events']} events"
-        f" ({figures['events_handled']} handled, {figures['events_copied']} of them copies)"
-        f" in {figures['rebuild_s']} s ({figures['rebuild_cpu_us_per_event']} us CPU per event,"
-        f" load {figures['rebuild_load_average']})"
+        f"recovery: {figures.get('resting_orders', 'reused')} resting orders; matcher leading"
+        f" after {figures['matcher_leading_s']} s, back to matching after"
+        f" {figures['back_to_matching_s']} s (load CPU {figures['matcher_load_cpu_s']} s),"
+        f" RSS {figures['matcher_rss_mb']} MB"
     )
+    if "rebuild_s" in figures:
+        print(
+            f"projections rebuilt from {figures['events']} events ({figures['events_handled']}"
+            f" handled, {figures['events_copied']} of them copies) in {figures['rebuild_s']} s"
+            f" ({figures['rebuild_cpu_us_per_event']} us CPU per event,"
+            f" load {figures['rebuild_load_average']})"
+        )
     emit_json(figures)
     return figures
 

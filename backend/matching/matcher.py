@@ -10,7 +10,6 @@ which each new leader increments, so a stale matcher can never commit.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,13 +110,12 @@ async def load_batcher(
     await conn.execute(text(f"SET idle_in_transaction_session_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
     market = await market_info(conn, symbol)
     cursor = await load_cursor(conn, symbol)
-    rows = await working_orders(conn, symbol)
+    working = await working_orders(conn, market)
     await conn.commit()  # as the market's only writer, this session alone changes working orders
-    engine, registry = build_engine(market, cursor, rows)
-    # The book lives as long as the market does: move it (and everything loaded so far) out of
-    # the collector's reach, so full collections during batches walk only what batches create.
-    gc.collect()
-    gc.freeze()
+    # build_engine pauses the collector meanwhile and then freezes the book out of its reach
+    # (it lives as long as the market does), so full collections during batches walk only what
+    # batches create.
+    engine, registry = build_engine(market, cursor, working)
     await conn.execute(text("RESET idle_session_timeout"))
     await conn.execute(text("RESET idle_in_transaction_session_timeout"))
     await conn.commit()

@@ -3,19 +3,38 @@ the order registry, and the input checkpoint and sequences."""
 
 from __future__ import annotations
 
+import gc
 import sys
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.event_store import Checkpoint
-from backend.db.tables import orders
 from backend.domain.spot.engine import SpotEngine
-from backend.domain.spot.orders import MARKET_TIF, NO_LINK
-from backend.domain.spot.snapshot import EngineSnapshot, RestingOrder, WaitingStop
+from backend.domain.spot.orders import (
+    BUY,
+    HOLD,
+    LOTS,
+    MARKET_TIF,
+    NO_LINK,
+    OID,
+    ORIG,
+    OWNER,
+    PRICE,
+    SEQ,
+    SIDE,
+    Rec,
+)
+from backend.domain.spot.snapshot import RestingOrder, WaitingStop
 from backend.domain.spot.units import (
     MarketSpec,
     amount_to_units,
@@ -24,7 +43,8 @@ from backend.domain.spot.units import (
 )
 from backend.matching.registry import OrderInfo, OrderRegistry
 from backend.matching.settlement import MarketInfo
-from backend.matching.step import SIDE, STP, TIF
+from backend.matching.step import SIDE as SIDE_CODE
+from backend.matching.step import STP, TIF
 from commands.admin.markets import asset_precision, load_market
 
 
@@ -73,45 +93,182 @@ async def load_cursor(conn: AsyncConnection, symbol: str) -> MarketCursor:
 async def load_engine(
     conn: AsyncConnection, market: MarketInfo, cursor: MarketCursor
 ) -> tuple[SpotEngine, OrderRegistry]:
-    return build_engine(market, cursor, await working_orders(conn, market.symbol))
+    return build_engine(market, cursor, await working_orders(conn, market))
 
 
-async def working_orders(conn: AsyncConnection, symbol: str) -> list[Any]:
-    """The market's working orders (resting and waiting stops), in time priority."""
-    rows = await conn.execute(
-        select(*(orders.c[name] for name in _WORKING_COLUMNS))
-        .where(orders.c.market == symbol, orders.c.status.in_(("NEW", "PARTIALLY_FILLED")))
-        .order_by(orders.c.priority)
+@dataclass
+class WorkingOrders:
+    """A market's working orders as loaded. Plain resting LIMIT orders (no OCO, not a triggered
+    stop, on the market's grid) come from PostgreSQL already as engine integers, packed: see
+    `_PLAIN_BOOK`. Every other working order (stops, OCO legs...) comes as a row."""
+
+    book: bytes
+    users: dict[int, str]  # owner -> user id, for the plain orders
+    rows: list[Any]
+
+
+async def working_orders(conn: AsyncConnection, market: MarketInfo) -> WorkingOrders:
+    spec = market.spec
+    grid = {
+        "m": market.symbol,
+        "base": market.base,
+        "quote": market.quote,
+        "tick": spec.tick_size,
+        "step": spec.step_size,
+        "base_unit": Decimal(1).scaleb(-market.base_precision),
+        "quote_unit": Decimal(1).scaleb(-market.quote_precision),
+    }
+    packed = (await conn.execute(_PLAIN_BOOK, grid)).one()
+    rows = await conn.execute(_OTHER_ROWS, grid)
+    return WorkingOrders(
+        packed.book or b"",
+        dict(zip(packed.owners or (), packed.users or (), strict=True)),
+        list(rows.all()),
     )
-    return list(rows.all())
 
+
+_WORKING = "market = :m AND status IN ('NEW', 'PARTIALLY_FILLED')"
+_PLAIN = (
+    "type = 'LIMIT' AND NOT triggered AND oco_sibling_id IS NULL AND stop_rises IS NULL"
+    " AND priority IS NOT NULL AND hold_asset = CASE side WHEN 'BUY' THEN :quote ELSE :base END"
+    " AND status = CASE WHEN filled_quantity = 0 THEN 'NEW' ELSE 'PARTIALLY_FILLED' END"
+    " AND mod(price, :tick) = 0 AND mod(quantity, :step) = 0 AND mod(filled_quantity, :step) = 0"
+    " AND mod(filled_quote_quantity, :quote_unit) = 0"
+    " AND mod(hold_remaining, CASE side WHEN 'BUY' THEN :quote_unit ELSE :base_unit END) = 0"
+)
+"""A resting order whose registry entry follows from its engine record (see `_plain_info`)."""
+
+BOOK_FIELDS = 9
+_PLAIN_BOOK = text(
+    "WITH plain AS MATERIALIZED ("
+    "  SELECT id, owner, user_id, (side = 'SELL')::int::bigint AS side,"
+    "   div(price, :tick)::bigint AS ticks, div(quantity - filled_quantity, :step)::bigint AS open,"
+    "   div(quantity, :step)::bigint AS lots,"
+    "   div(hold_remaining, CASE side WHEN 'BUY' THEN :quote_unit ELSE :base_unit END)::bigint"
+    "    AS hold,"
+    "   priority, div(filled_quote_quantity, :quote_unit)::bigint AS filled_quote"
+    f"  FROM orders WHERE {_WORKING} AND COALESCE({_PLAIN}, false))"
+    " SELECT b.book, u.owners, u.users FROM"
+    "  (SELECT string_agg(int8send(id) || int8send(owner) || int8send(side) || int8send(ticks)"
+    "    || int8send(open) || int8send(lots) || int8send(hold) || int8send(priority)"
+    "    || int8send(filled_quote), '' ORDER BY side, ticks, priority) AS book FROM plain) b,"
+    "  (SELECT array_agg(owner) AS owners, array_agg(user_id::text) AS users"
+    "   FROM (SELECT DISTINCT owner, user_id FROM plain) d) u"
+)
+"""BOOK_FIELDS big-endian int8 per plain order, grouped by price level in time priority: the
+engine's record fields (id, owner, side, ticks, open lots, lots, hold, priority) and the filled
+quote units."""
 
 _WORKING_COLUMNS = (
     "id", "user_id", "owner", "side", "type", "time_in_force", "self_trade_prevention", "price",
     "stop_price", "quantity", "filled_quantity", "filled_quote_quantity", "status", "hold_asset",
     "hold_remaining", "priority", "triggered", "stop_rises", "oco_sibling_id",
-)
+)  # fmt: skip
 """What the book and the registry are built from (not client ids, hashes or timestamps)."""
+
+_OTHER_ROWS = text(
+    f"SELECT {', '.join(_WORKING_COLUMNS)} FROM orders"
+    f" WHERE {_WORKING} AND ({_PLAIN}) IS NOT TRUE ORDER BY priority"
+)
 
 
 def build_engine(
-    market: MarketInfo, cursor: MarketCursor, rows: list[Any]
+    market: MarketInfo, cursor: MarketCursor, working: WorkingOrders
 ) -> tuple[SpotEngine, OrderRegistry]:
-    """The engine and registry from working-order rows: pure CPU, no database needed."""
+    """The engine and registry from the loaded working orders: pure CPU, no database needed."""
+    with _collector_paused():
+        book, filled_quote = _unpack(working.book)
+        registry = OrderRegistry()
+        # Plain orders get their registry entry on first use, from the record as loaded.
+        registry.orders.defer(
+            dict(zip(map(itemgetter(OID), book), book, strict=True)),
+            partial(_plain_info, market, working.users, filled_quote),
+        )
+        others, stops = _other_orders(market, working.rows, registry)
+        last = (
+            price_to_ticks(market.spec, cursor.last_price)
+            if cursor.last_price is not None
+            else None
+        )
+        engine = SpotEngine.from_records(market.spec, book + others, stops, last, cursor.engine_seq)
+    return engine, registry
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A load allocates millions of objects that all stay alive: the cyclic collector's passes
+    meanwhile would find nothing. Afterwards they go to its permanent generation, so that later
+    passes skip them too."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _unpack(packed: bytes) -> tuple[list[Rec], dict[int, int]]:
+    """Engine records of the plain orders in book order, and their filled quote units (where
+    not zero) by order id."""
+    ints = array("q")
+    ints.frombytes(packed)
+    if sys.byteorder == "little":
+        ints.byteswap()  # PostgreSQL sends network byte order
+    fields = memoryview(ints)
+    ids, owners, sides, ticks, open_lots, lots, holds, seqs, filled_quote = (
+        fields[i::BOOK_FIELDS] for i in range(BOOK_FIELDS)
+    )
+    book = list(zip(ids, owners, sides, ticks, open_lots, lots, holds, seqs, repeat(NO_LINK)))
+    return book, dict(
+        compress(zip(map(itemgetter(OID), book), filled_quote, strict=True), filled_quote)
+    )
+
+
+def _plain_info(
+    market: MarketInfo, users: dict[int, str], filled_quote: dict[int, int], rec: Rec
+) -> OrderInfo:
+    """The registry entry of a plain resting order, from its engine record as loaded."""
+    filled = rec[ORIG] - rec[LOTS]
+    buy = rec[SIDE] == BUY
+    return OrderInfo(
+        id=rec[OID],
+        user_id=users[rec[OWNER]],
+        owner=rec[OWNER],
+        side="BUY" if buy else "SELL",
+        type="LIMIT",
+        hold_asset=market.quote if buy else market.base,
+        price_ticks=rec[PRICE],
+        total_lots=rec[ORIG],
+        hold_units=rec[HOLD],
+        filled_lots=filled,
+        filled_quote_units=filled_quote.pop(rec[OID], 0),
+        status="PARTIALLY_FILLED" if filled else "NEW",
+        priority=rec[SEQ],
+        resting=True,
+    )
+
+
+def _other_orders(
+    market: MarketInfo, rows: list[Any], registry: OrderRegistry
+) -> tuple[list[Rec], list[Rec]]:
+    """Registry entries of the other working orders, and their engine records: (resting in
+    book order, waiting stops)."""
     spec = market.spec
-    registry = OrderRegistry()
-    resting: list[RestingOrder] = []
-    stops: list[WaitingStop] = []
+    resting: list[Rec] = []
+    stops: list[Rec] = []
     working = {r.id for r in rows}
     for r in rows:
         info = _info(r, market)
         # OCO legs stay linked only while both work: the first fill of the limit leg or the
         # stop's trigger ends the pair (the live engine unlinks the survivor then).
-        if info.oco_sibling not in working:
+        if info.oco_sibling not in working and info.oco_sibling not in registry.orders.deferred:
             info.oco_sibling = None
         registry.add(info)
         is_stop = r.type in ("STOP_MARKET", "STOP_LIMIT") and not r.triggered
-        side, open_lots = SIDE[r.side], info.total_lots - info.filled_lots
+        side, open_lots = SIDE_CODE[r.side], info.total_lots - info.filled_lots
         sibling = info.oco_sibling or NO_LINK
         if is_stop:
             stops.append(
@@ -128,7 +285,7 @@ def build_engine(
                     info.hold_units,
                     r.priority,
                     sibling,
-                )
+                ).record()
             )
         else:
             info.resting = True
@@ -143,11 +300,10 @@ def build_engine(
                     info.hold_units,
                     r.priority,
                     sibling,
-                )
+                ).record()
             )
-    last = price_to_ticks(spec, cursor.last_price) if cursor.last_price is not None else None
-    snapshot = EngineSnapshot(last, cursor.engine_seq, tuple(resting), tuple(stops))
-    return SpotEngine.restore(spec, snapshot), registry
+    resting.sort(key=itemgetter(SIDE, PRICE, SEQ))
+    return resting, stops
 
 
 def _info(row: Any, market: MarketInfo) -> OrderInfo:

@@ -14,9 +14,22 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heappop
+from itertools import groupby
+from operator import itemgetter
 from typing import Final
 
-from backend.domain.spot.orders import LOTS, OID, OWNER, SEQ, STP_EXPIRE_MAKER, STP_NONE, Rec
+from backend.domain.spot.orders import (
+    BUY,
+    LOTS,
+    OID,
+    OWNER,
+    PRICE,
+    SEQ,
+    SIDE,
+    STP_EXPIRE_MAKER,
+    STP_NONE,
+    Rec,
+)
 
 EMPTY_KEY: Final = 1 << 62
 """`top_key` of an empty side: above every key and every limit key."""
@@ -116,6 +129,24 @@ def depth_levels(levels: Side, sign: int, depth: int) -> list[tuple[int, int]]:
             if len(out) == depth:
                 break
     return out
+
+
+def stack_levels(bids: Side, asks: Side, book: list[Rec]) -> set[Level]:
+    """Put resting records into their sides' levels, a run of one level at a time (each run as
+    one deque, its lots summed in C); returns the levels met in more than one run, whose tickets
+    the caller must put back in time priority."""
+    regrouped: set[Level] = set()
+    for (side, price), run in groupby(book, itemgetter(SIDE, PRICE)):
+        levels, key = (bids, -price) if side == BUY else (asks, price)
+        level = levels.get(key)
+        if level is None:
+            level = levels[key] = Level()
+        elif level.orders:
+            regrouped.add(level)
+        tickets = list(run)
+        level.orders.extend(tickets)
+        level.total += sum(map(itemgetter(LOTS), tickets))
+    return regrouped
 
 
 def live_orders(levels: Side, orders: Orders) -> list[Rec]:

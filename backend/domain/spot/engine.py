@@ -7,7 +7,11 @@ units (see units.py); inputs are assumed to have passed filters.py already.
 
 from __future__ import annotations
 
-from backend.domain.spot.book import COMPACT_MIN, depth_levels, live_orders
+from collections import deque
+from heapq import heapify
+from operator import itemgetter
+
+from backend.domain.spot.book import COMPACT_MIN, depth_levels, live_orders, stack_levels
 from backend.domain.spot.conditional import ConditionalOrders
 from backend.domain.spot.events import (
     AMEND_AT_OR_BELOW_FILLED,
@@ -28,6 +32,7 @@ from backend.domain.spot.orders import (
     LINK,
     LOTS,
     NO_LINK,
+    OID,
     ORIG,
     OWNER,
     PRICE,
@@ -244,15 +249,45 @@ class SpotEngine(ConditionalOrders):
     @classmethod
     def restore(cls, spec: MarketSpec, snapshot: EngineSnapshot) -> SpotEngine:
         """Rebuild an engine from its working orders (any order; priority comes from `seq`)."""
+        book = sorted(
+            (order.record() for order in snapshot.orders),
+            key=lambda rec: (rec[SIDE], rec[PRICE], rec[SEQ]),
+        )
+        stops = [stop.record() for stop in snapshot.stops]
+        return cls.from_records(spec, book, stops, snapshot.last_price, snapshot.last_seq)
+
+    @classmethod
+    def from_records(
+        cls,
+        spec: MarketSpec,
+        book: list[Rec],
+        stops: list[Rec],
+        last_price: int | None,
+        last_seq: int,
+    ) -> SpotEngine:
+        """Rebuild an engine from resting records (RESTING_FIELDS) and waiting stop records.
+
+        `book` should come grouped by price level and in time priority within each group (as a
+        query ordered by side, price and seq returns it): each level is then built in one step,
+        which is what makes loading a deep book cheap. A level met again later is re-sorted.
+        """
         engine = cls(spec)
-        for order in sorted(snapshot.orders, key=lambda order: order.seq):
-            engine._rest(order.record())
-        for stop in sorted(snapshot.stops, key=lambda stop: stop.seq):
-            engine._file_stop(stop.record())
+        engine._orders = dict(zip(map(itemgetter(OID), book), book, strict=True))
+        regrouped = stack_levels(engine._bids, engine._asks, book)
+        for level in regrouped:
+            level.orders = deque(sorted(level.orders, key=itemgetter(SEQ)))
+        engine._bid_keys = list(engine._bids)
+        heapify(engine._bid_keys)
+        engine._ask_keys = list(engine._asks)
+        heapify(engine._ask_keys)
+        for stop in sorted(stops, key=itemgetter(SEQ)):
+            engine._file_stop(stop)
         engine.events.clear()
-        engine._last = snapshot.last_price or 0
-        seqs = [order.seq for order in snapshot.orders] + [stop.seq for stop in snapshot.stops]
-        engine._seq = max([snapshot.last_seq, *seqs])
+        engine._last = last_price or 0
+        engine._seq = max(
+            last_seq, max(map(itemgetter(SEQ), book), default=0),
+            max(map(itemgetter(SEQ), stops), default=0),
+        )  # fmt: skip
         return engine
 
     def state_digest(self) -> str:
