@@ -99,10 +99,10 @@ async def load_engine(
 @dataclass
 class WorkingOrders:
     """A market's working orders as loaded. Plain resting LIMIT orders (no OCO, not a triggered
-    stop, on the market's grid) come from PostgreSQL already as engine integers, packed: see
-    `_PLAIN_BOOK`. Every other working order (stops, OCO legs...) comes as a row."""
+    stop) come from PostgreSQL already as engine integers, packed: see `_PLAIN_BOOK`. Every other
+    working order (stops, OCO legs...) comes as a row."""
 
-    book: bytes
+    book: memoryview  # BOOK_FIELDS ints per plain order, in book order
     users: dict[int, str]  # owner -> user id, for the plain orders
     rows: list[Any]
 
@@ -119,45 +119,56 @@ async def working_orders(conn: AsyncConnection, market: MarketInfo) -> WorkingOr
         "quote_unit": Decimal(1).scaleb(-market.quote_precision),
     }
     packed = (await conn.execute(_PLAIN_BOOK, grid)).one()
+    if packed.off_grid:
+        raise ValueError(
+            f"{packed.off_grid} working orders of {market.symbol} are off the market's grid"
+        )
+    book = _ints(packed.book or b"")
+    owners = sorted(set(book[OWNER::BOOK_FIELDS]))
+    users = await conn.execute(_USERS, {"owners": owners})
     rows = await conn.execute(_OTHER_ROWS, grid)
-    return WorkingOrders(
-        packed.book or b"",
-        dict(zip(packed.owners or (), packed.users or (), strict=True)),
-        list(rows.all()),
-    )
+    return WorkingOrders(book, {u.number: u.id for u in users}, list(rows.all()))
 
 
 _WORKING = "market = :m AND status IN ('NEW', 'PARTIALLY_FILLED')"
 _PLAIN = (
     "type = 'LIMIT' AND NOT triggered AND oco_sibling_id IS NULL AND stop_rises IS NULL"
-    " AND priority IS NOT NULL AND hold_asset = CASE side WHEN 'BUY' THEN :quote ELSE :base END"
+    " AND priority IS NOT NULL AND price IS NOT NULL AND quantity IS NOT NULL"
+    " AND hold_asset = CASE side WHEN 'BUY' THEN :quote ELSE :base END"
     " AND status = CASE WHEN filled_quantity = 0 THEN 'NEW' ELSE 'PARTIALLY_FILLED' END"
-    " AND mod(price, :tick) = 0 AND mod(quantity, :step) = 0 AND mod(filled_quantity, :step) = 0"
-    " AND mod(filled_quote_quantity, :quote_unit) = 0"
-    " AND mod(hold_remaining, CASE side WHEN 'BUY' THEN :quote_unit ELSE :base_unit END) = 0"
 )
 """A resting order whose registry entry follows from its engine record (see `_plain_info`)."""
 
+_IN_UNITS = (
+    "SELECT id, owner, (side = 'SELL')::int AS sell, priority, div(price, :tick)::bigint AS ticks,"
+    " div(quantity, :step)::bigint AS lots, div(filled_quantity, :step)::bigint AS filled,"
+    " div(hold_remaining, CASE side WHEN 'BUY' THEN :quote_unit ELSE :base_unit END)::bigint"
+    "  AS hold,"
+    " div(filled_quote_quantity, :quote_unit)::bigint AS filled_quote,"
+    " price, quantity, filled_quantity, hold_remaining, filled_quote_quantity"
+    f" FROM orders WHERE {_WORKING} AND COALESCE({_PLAIN}, false)"
+    # Sorted here rather than in the aggregate (which costs half as much again); the engine
+    # checks each level's time priority anyway (SpotEngine.from_records).
+    " ORDER BY sell, ticks, priority"
+)
+
 BOOK_FIELDS = 9
 _PLAIN_BOOK = text(
-    "WITH plain AS MATERIALIZED ("
-    "  SELECT id, owner, user_id, (side = 'SELL')::int::bigint AS side,"
-    "   div(price, :tick)::bigint AS ticks, div(quantity - filled_quantity, :step)::bigint AS open,"
-    "   div(quantity, :step)::bigint AS lots,"
-    "   div(hold_remaining, CASE side WHEN 'BUY' THEN :quote_unit ELSE :base_unit END)::bigint"
-    "    AS hold,"
-    "   priority, div(filled_quote_quantity, :quote_unit)::bigint AS filled_quote"
-    f"  FROM orders WHERE {_WORKING} AND COALESCE({_PLAIN}, false))"
-    " SELECT b.book, u.owners, u.users FROM"
-    "  (SELECT string_agg(int8send(id) || int8send(owner) || int8send(side) || int8send(ticks)"
-    "    || int8send(open) || int8send(lots) || int8send(hold) || int8send(priority)"
-    "    || int8send(filled_quote), '' ORDER BY side, ticks, priority) AS book FROM plain) b,"
-    "  (SELECT array_agg(owner) AS owners, array_agg(user_id::text) AS users"
-    "   FROM (SELECT DISTINCT owner, user_id FROM plain) d) u"
+    "SELECT string_agg(int8send(id) || int8send(owner) || int8send(sell::bigint)"
+    "  || int8send(ticks) || int8send(lots - filled) || int8send(lots) || int8send(hold)"
+    "  || int8send(priority) || int8send(filled_quote), '') AS book,"
+    # Integers in the engine's units only where exact: anything else is a corrupt row.
+    " count(*) FILTER (WHERE ticks * :tick <> price OR lots * :step <> quantity"
+    "  OR filled * :step <> filled_quantity OR filled_quote * :quote_unit <> filled_quote_quantity"
+    "  OR hold * CASE sell WHEN 0 THEN :quote_unit ELSE :base_unit END <> hold_remaining)"
+    "  AS off_grid"
+    f" FROM ({_IN_UNITS}) plain"
 )
 """BOOK_FIELDS big-endian int8 per plain order, grouped by price level in time priority: the
 engine's record fields (id, owner, side, ticks, open lots, lots, hold, priority) and the filled
 quote units."""
+
+_USERS = text("SELECT number, id::text AS id FROM users WHERE number = ANY(:owners)")
 
 _WORKING_COLUMNS = (
     "id", "user_id", "owner", "side", "type", "time_in_force", "self_trade_prevention", "price",
@@ -210,14 +221,17 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _unpack(packed: bytes) -> tuple[list[Rec], dict[int, int]]:
-    """Engine records of the plain orders in book order, and their filled quote units (where
-    not zero) by order id."""
+def _ints(packed: bytes) -> memoryview:
     ints = array("q")
     ints.frombytes(packed)
     if sys.byteorder == "little":
         ints.byteswap()  # PostgreSQL sends network byte order
-    fields = memoryview(ints)
+    return memoryview(ints)
+
+
+def _unpack(fields: memoryview) -> tuple[list[Rec], dict[int, int]]:
+    """The plain orders' engine records in book order, and their filled quote units (where not
+    zero) by order id."""
     ids, owners, sides, ticks, open_lots, lots, holds, seqs, filled_quote = (
         fields[i::BOOK_FIELDS] for i in range(BOOK_FIELDS)
     )

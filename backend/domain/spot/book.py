@@ -133,20 +133,24 @@ def depth_levels(levels: Side, sign: int, depth: int) -> list[tuple[int, int]]:
 
 def stack_levels(bids: Side, asks: Side, book: list[Rec]) -> set[Level]:
     """Put resting records into their sides' levels, a run of one level at a time (each run as
-    one deque, its lots summed in C); returns the levels met in more than one run, whose tickets
-    the caller must put back in time priority."""
-    regrouped: set[Level] = set()
+    one deque, its lots summed in C); returns the levels that are not in time priority (met in
+    more than one run, or a run out of order), whose tickets the caller must sort by SEQ."""
+    unordered: set[Level] = set()
+    seq_of = itemgetter(SEQ)
     for (side, price), run in groupby(book, itemgetter(SIDE, PRICE)):
         levels, key = (bids, -price) if side == BUY else (asks, price)
         level = levels.get(key)
         if level is None:
             level = levels[key] = Level()
         elif level.orders:
-            regrouped.add(level)
+            unordered.add(level)
         tickets = list(run)
+        seqs = list(map(seq_of, tickets))
+        if seqs != sorted(seqs):
+            unordered.add(level)
         level.orders.extend(tickets)
         level.total += sum(map(itemgetter(LOTS), tickets))
-    return regrouped
+    return unordered
 
 
 def live_orders(levels: Side, orders: Orders) -> list[Rec]:

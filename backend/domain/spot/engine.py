@@ -269,12 +269,12 @@ class SpotEngine(ConditionalOrders):
 
         `book` should come grouped by price level and in time priority within each group (as a
         query ordered by side, price and seq returns it): each level is then built in one step,
-        which is what makes loading a deep book cheap. A level met again later is re-sorted.
+        which is what makes loading a deep book cheap. Any other order is correct too, only
+        slower: a level met again later, or out of time priority, is sorted by seq.
         """
         engine = cls(spec)
         engine._orders = dict(zip(map(itemgetter(OID), book), book, strict=True))
-        regrouped = stack_levels(engine._bids, engine._asks, book)
-        for level in regrouped:
+        for level in stack_levels(engine._bids, engine._asks, book):
             level.orders = deque(sorted(level.orders, key=itemgetter(SEQ)))
         engine._bid_keys = list(engine._bids)
         heapify(engine._bid_keys)

@@ -72,3 +72,45 @@ def test_digest_changes_with_state() -> None:
     # then
     assert engine.state_digest() != before
     assert len(before) == 64
+
+
+def test_records_in_book_order_rebuild_the_same_engine_as_a_snapshot() -> None:
+    # given: the busy engine's resting records grouped by level and in time priority
+    engine = a_busy_engine()
+    snapshot = engine.snapshot()
+    book = sorted((o.record() for o in snapshot.orders), key=lambda r: (r[2], r[3], r[7]))
+    stops = [s.record() for s in snapshot.stops]
+    # when
+    rebuilt = SpotEngine.from_records(a_spec(), book, stops, snapshot.last_price, 0)
+    # then
+    assert rebuilt.state_digest() == engine.state_digest()
+    assert rebuilt.book_levels(5) == engine.book_levels(5)
+
+
+def test_a_level_met_again_later_is_put_back_in_time_priority() -> None:
+    # given: level 99 appears in two runs, the later run holding the older order
+    book = [
+        RestingOrder(1, 1, BUY, 99, 1, 1, 9900, seq=7).record(),
+        RestingOrder(2, 2, BUY, 98, 1, 1, 9800, seq=6).record(),
+        RestingOrder(3, 3, BUY, 99, 2, 2, 19800, seq=4).record(),
+    ]
+    engine = SpotEngine.from_records(a_spec(), book, [], 100, 5)
+    # when
+    sell(engine, 4, 99, 2)
+    # then: the older order at 99 trades first; the sequence continues after the largest seq
+    assert [e.maker_id for e in drain(engine) if e.kind == "trade"] == [3]  # type: ignore[union-attr]
+    assert engine.last_seq == 8
+    assert engine.book_levels(5)[0] == [(99, 1), (98, 1)]
+
+
+def test_a_level_out_of_time_priority_is_sorted_by_seq() -> None:
+    # given: one run for level 99, its orders not in time priority
+    book = [
+        RestingOrder(1, 1, BUY, 99, 1, 1, 9900, seq=7).record(),
+        RestingOrder(2, 2, BUY, 99, 1, 1, 9900, seq=3).record(),
+    ]
+    engine = SpotEngine.from_records(a_spec(), book, [], 100, 7)
+    # when
+    sell(engine, 3, 99, 1)
+    # then
+    assert [e.maker_id for e in drain(engine) if e.kind == "trade"] == [2]  # type: ignore[union-attr]
