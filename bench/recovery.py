@@ -235,14 +235,15 @@ def analyze(url: str) -> None:
 
 
 async def restart_target(url: str) -> tuple[str, uuid.UUID, Decimal]:
-    """The bench market, its taker (the last user registered) and the best ask now."""
+    """The bench market, its taker (the last user registered) and the best ask now (of every
+    order not ended: the matcher takes any the drain did not reach before the crossing one)."""
     engine = make_engine(bench_settings(url), pool_size=1)
     symbol = await _scalar(engine, "SELECT market FROM orders ORDER BY id LIMIT 1")
     taker = await _scalar(engine, "SELECT id FROM users ORDER BY number DESC LIMIT 1")
     best_ask = await _scalar(
         engine,
         "SELECT min(price) FROM orders WHERE market = :m AND side = 'SELL'"
-        " AND status IN ('NEW', 'PARTIALLY_FILLED')",
+        " AND status IN ('PENDING_NEW', 'NEW', 'PARTIALLY_FILLED')",
         m=symbol,
     )
     await engine.dispose()
