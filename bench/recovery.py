@@ -130,12 +130,6 @@ async def restart_matcher(
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (from /proc: Linux only)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 COPY_CHUNK = 100_000
 HANDLED = sorted({t for p in PROJECTIONS.values() for t in p.event_types})
 
