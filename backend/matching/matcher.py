@@ -105,9 +105,11 @@ async def load_batcher(
     conn: AsyncConnection, settings: Settings, symbol: str, epoch: int
 ) -> Batcher:
     # Building a deep book takes seconds of CPU with the session idle; the leader's short idle
-    # timeouts (which free the locks of a frozen matcher) are lifted for the load only.
+    # timeouts (which free the locks of a frozen matcher) are lifted for the load only, and so
+    # is the statement timeout: a million orders read on a busy server can outlast it.
     await conn.execute(text(f"SET idle_session_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
     await conn.execute(text(f"SET idle_in_transaction_session_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
+    await conn.execute(text(f"SET statement_timeout = {LOAD_IDLE_TIMEOUT_MS}"))
     market = await market_info(conn, symbol)
     cursor = await load_cursor(conn, symbol)
     working = await working_orders(conn, market)
@@ -118,6 +120,7 @@ async def load_batcher(
     engine, registry = build_engine(market, cursor, working)
     await conn.execute(text("RESET idle_session_timeout"))
     await conn.execute(text("RESET idle_in_transaction_session_timeout"))
+    await conn.execute(text("RESET statement_timeout"))
     await conn.commit()
     return Batcher(settings, market, engine, registry, cursor, epoch)
 

@@ -26,6 +26,7 @@ IDLE_MS = 300
 async def leader_db(isolated_settings: Settings) -> AsyncIterator[AsyncEngine]:
     options = session_options(isolated_settings) + (
         f" -c idle_session_timeout={IDLE_MS} -c idle_in_transaction_session_timeout={IDLE_MS}"
+        f" -c statement_timeout={IDLE_MS}"
     )
     engine = make_engine(isolated_settings, pool_size=1, options=options)
     yield engine
@@ -60,8 +61,10 @@ async def test_a_slow_book_build_keeps_the_session_and_restores_its_timeouts(
         # then: the session survived, and its short timeouts are back
         timeouts = [
             (await conn.execute(text(f"SHOW {name}"))).scalar()
-            for name in ("idle_session_timeout", "idle_in_transaction_session_timeout")
+            for name in (
+                "idle_session_timeout", "idle_in_transaction_session_timeout", "statement_timeout"
+            )
         ]
         await conn.commit()
     assert batcher.epoch == epoch
-    assert timeouts == [f"{IDLE_MS}ms", f"{IDLE_MS}ms"]
+    assert timeouts == [f"{IDLE_MS}ms"] * 3
