@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
+import psycopg
 import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -241,7 +242,18 @@ def is_connection_loss(exc: BaseException) -> bool:
     """The session itself is gone (so are its locks): reconnect and re-lead, never retry here."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, (OperationalError, InterfaceError, ConnectionError))
+    # The batch's statements run on the psycopg connection itself (backend/matching/raw.py), so
+    # its errors arrive unwrapped: the same classes, as psycopg names them.
+    return isinstance(
+        exc,
+        (
+            OperationalError,
+            InterfaceError,
+            ConnectionError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+        ),
+    )
 
 
 async def publish_batch(
