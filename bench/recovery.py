@@ -228,6 +228,14 @@ def analyze(url: str) -> None:
         conn.execute("ANALYZE")
 
 
+async def _scalar_at(url: str, sql: str) -> Any:
+    engine = make_engine(bench_settings(url), pool_size=1)
+    try:
+        return await _scalar(engine, sql)
+    finally:
+        await engine.dispose()
+
+
 async def restart_target(url: str) -> tuple[str, uuid.UUID, Decimal]:
     """The bench market, its taker (the last user registered) and the best ask now (of every
     order not ended: the matcher takes any the drain did not reach before the crossing one)."""
@@ -247,8 +255,10 @@ async def restart_target(url: str) -> tuple[str, uuid.UUID, Decimal]:
 async def run(
     url: str, orders: int, batch: int, traders: int, events: int, *, reuse: bool, rebuild: bool
 ) -> dict[str, Any]:
-    setup: dict[str, Any] = {}
-    if not reuse:
+    if reuse:
+        resting = int(await _scalar_at(url, "SELECT count(*) FROM orders WHERE status = 'NEW'"))
+        setup: dict[str, Any] = {"resting_orders": resting}
+    else:
         _, resting, setup_s = await set_up(url, orders, batch, traders)
         setup = {"resting_orders": resting, "setup_seconds": round(setup_s, 1)}
     symbol, taker, best_ask = await restart_target(url)
@@ -292,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             drop_database(url)
     print(
-        f"recovery: {figures.get('resting_orders', 'reused')} resting orders; matcher leading"
+        f"recovery: {figures['resting_orders']} resting orders; matcher leading"
         f" after {figures['matcher_leading_s']} s, back to matching after"
         f" {figures['back_to_matching_s']} s (load CPU {figures['matcher_load_cpu_s']} s),"
         f" RSS {figures['matcher_rss_mb']} MB"
