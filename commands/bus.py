@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -143,8 +144,10 @@ class CommandBus:
                     if self._after_commit is not None:
                         uow.after_commit(self._after_commit)
                 return result
-            except DBAPIError as exc:
-                if not isinstance(exc.orig, RETRYABLE) or attempt == MAX_ATTEMPTS:
+            except (DBAPIError, psycopg.Error) as exc:
+                # psycopg's own errors come from statements on the driver's connection.
+                cause = exc.orig if isinstance(exc, DBAPIError) else exc
+                if not isinstance(cause, RETRYABLE) or attempt == MAX_ATTEMPTS:
                     raise
-                log.warning("retrying %s after %s", type(command).__name__, type(exc.orig).__name__)
+                log.warning("retrying %s after %s", type(command).__name__, type(cause).__name__)
         raise AssertionError("unreachable")

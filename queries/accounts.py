@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.db.login_tables import session_activity
+from backend.db.driver import fetch_one
 from backend.db.tables import sessions, users
 from backend.security.tokens import token_digest
 from queries.views import SessionUser, UserView
@@ -18,27 +18,20 @@ def _user(row: object) -> UserView:
     return UserView(row.id, row.email, row.role, row.status, row.created_at)  # type: ignore[attr-defined]
 
 
+# Every request authenticates: one statement on the driver's connection (backend.db.driver).
+_SESSION_USER = (
+    "SELECT u.id, u.email, u.role, u.status, u.created_at, s.id AS session_id, s.expires_at,"
+    " a.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id"
+    " LEFT JOIN session_activity a ON a.session_id = s.id"
+    " WHERE s.token_hash = %(token_hash)s AND s.revoked_at IS NULL AND s.expires_at > now()"
+    " AND u.status <> 'locked'"
+)
+
+
 async def get_session_user(conn: AsyncConnection, token: str) -> SessionUser | None:
     """The live session behind a bearer token, or None if unknown, expired or revoked, or if the
     account is locked (its sessions stop working at once, whatever their state)."""
-    row = (
-        await conn.execute(
-            select(
-                users,
-                sessions.c.id.label("session_id"),
-                sessions.c.expires_at,
-                session_activity.c.last_seen_at,
-            )
-            .join(sessions, sessions.c.user_id == users.c.id)
-            .outerjoin(session_activity, session_activity.c.session_id == sessions.c.id)
-            .where(
-                sessions.c.token_hash == token_digest(token),
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > func.now(),
-                users.c.status != "locked",
-            )
-        )
-    ).first()
+    row = await fetch_one(conn, _SESSION_USER, {"token_hash": token_digest(token)})
     if row is None:
         return None
     return SessionUser(_user(row), row.session_id, row.expires_at, row.last_seen_at)

@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.driver import fetch_tuples
 from backend.db.tables import OPEN_ORDER_STATUSES, fills, orders
 
 
@@ -100,7 +101,7 @@ class _FillRow(NamedTuple):
 
 # Orders with their market's scales and every fill (one row per fill, or one without), in one
 # round trip.
-_ORDERS_WITH_FILLS = text(
+_ORDERS_WITH_FILLS = (
     "SELECT "
     + ", ".join(f"o.{f}" for f in OrderView.__dataclass_fields__)
     + ", m.tick_size, m.step_size, m.base, m.quote, ba.precision AS base_precision,"
@@ -109,7 +110,8 @@ _ORDERS_WITH_FILLS = text(
     + " FROM orders o JOIN markets m ON m.symbol = o.market"
     " JOIN assets ba ON ba.code = m.base JOIN assets qa ON qa.code = m.quote"
     " LEFT JOIN fills f ON f.maker_order_id = o.id OR f.taker_order_id = o.id"
-    " WHERE o.user_id = :user_id AND o.id = ANY(CAST(:ids AS bigint[])) ORDER BY o.id, f.id"
+    " WHERE o.user_id = %(user_id)s AND o.id = ANY(CAST(%(ids)s AS bigint[]))"
+    " ORDER BY o.id, f.id"
 )
 
 
@@ -120,7 +122,7 @@ async def get_orders_with_fills(
     out: list[tuple[OrderView, OrderMarket, list[FillView]]] = []
     order_end = len(OrderView.__dataclass_fields__)
     fill_start = order_end + 6
-    for r in await conn.execute(_ORDERS_WITH_FILLS, {"user_id": user_id, "ids": ids}):
+    for r in await fetch_tuples(conn, _ORDERS_WITH_FILLS, {"user_id": user_id, "ids": ids}):
         order = OrderView(*r[:order_end])
         if not out or out[-1][0].id != order.id:
             out.append((order, OrderMarket(*r[order_end:fill_start]), []))

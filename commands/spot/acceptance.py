@@ -4,14 +4,14 @@ in the caller's transaction. A clientOrderId names one order for all time."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.driver import fetch_one
 from backend.db.event_store import NewEvent, append_events
 from backend.db.ledger import post_transfer
 from backend.db.tables import OPEN_ORDER_STATUSES, orders, users
@@ -49,6 +49,25 @@ async def trading_owner(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     return number
 
 
+# The columns order_row fills.
+_ORDER_FIELDS = (
+    "owner", "market", "side", "type", "time_in_force", "post_only", "self_trade_prevention",
+    "price", "stop_price", "quantity", "quote_quantity", "hold_asset", "hold_amount",
+    "hold_remaining",
+)  # fmt: skip
+_CLAIM = (
+    "INSERT INTO orders (user_id, client_order_id, request_hash, "
+    + ", ".join(_ORDER_FIELDS)
+    + ") VALUES (%(user_id)s, %(client_order_id)s, %(request_hash)s, "
+    + ", ".join(f"%({f})s" for f in _ORDER_FIELDS)
+    + ") ON CONFLICT (user_id, client_order_id) DO NOTHING RETURNING id"
+)
+_CLAIMED = (
+    "SELECT id, request_hash FROM orders"
+    " WHERE user_id = %(user_id)s AND client_order_id = %(client_order_id)s"
+)
+
+
 async def claim_client_order_id(
     conn: AsyncConnection,
     user_id: uuid.UUID,
@@ -58,22 +77,13 @@ async def claim_client_order_id(
 ) -> tuple[int, bool]:
     """Insert the order row unless the clientOrderId exists. Returns (order id, created)."""
     digest = request_hash("place_order", fingerprint)
-    inserted = await conn.execute(
-        insert(orders)
-        .values(user_id=user_id, client_order_id=client_order_id, request_hash=digest, **row)
-        .on_conflict_do_nothing(index_elements=[orders.c.user_id, orders.c.client_order_id])
-        .returning(orders.c.id)
-    )
-    new_id = inserted.scalar()
-    if new_id is not None:
-        return int(new_id), True
-    existing = (
-        await conn.execute(
-            select(orders.c.id, orders.c.request_hash).where(
-                orders.c.user_id == user_id, orders.c.client_order_id == client_order_id
-            )
-        )
-    ).one()
+    key = {"user_id": user_id, "client_order_id": client_order_id}
+    inserted = await fetch_one(conn, _CLAIM, {**key, "request_hash": digest, **row})
+    if inserted is not None:
+        return int(inserted.id), True
+    existing = await fetch_one(conn, _CLAIMED, key)
+    if existing is None:
+        raise LookupError(f"order {client_order_id!r} neither inserted nor found")
     if existing.request_hash != digest:
         raise DuplicateClientOrderId()
     return int(existing.id), False
@@ -149,57 +159,55 @@ async def hold_funds(
 # Every write hangs off `held`: without the funds nothing is written, and the caller raises.
 # `available` is updated before `locked` is touched, which is id order (a user's available
 # account exists before their first hold creates the locked one), as post_transfer locks.
-_ACCEPT = text(
-    """
+_ACCEPT = """
 WITH held AS (
-    UPDATE ledger_accounts SET balance = balance - CAST(:amount AS numeric)
-    WHERE asset = :asset AND user_id = :user_id AND kind = 'available'
-      AND balance >= CAST(:amount AS numeric)
+    UPDATE ledger_accounts SET balance = balance - CAST(%(amount)s AS numeric)
+    WHERE asset = %(asset)s AND user_id = %(user_id)s AND kind = 'available'
+      AND balance >= CAST(%(amount)s AS numeric)
     RETURNING id
 ), locked AS (
     INSERT INTO ledger_accounts AS a (asset, user_id, kind, balance)
-    SELECT :asset, :user_id, 'locked', CAST(:amount AS numeric) FROM held
+    SELECT %(asset)s, %(user_id)s, 'locked', CAST(%(amount)s AS numeric) FROM held
     ON CONFLICT (asset, user_id, kind) DO UPDATE SET balance = a.balance + EXCLUDED.balance
     RETURNING a.id
 ), legs (account_id, kind, amount) AS (
-    SELECT id, 'available', CAST(:debit AS text) FROM held
-    UNION ALL SELECT id, 'locked', CAST(:credit AS text) FROM locked
+    SELECT id, 'available', CAST(%(debit)s AS text) FROM held
+    UNION ALL SELECT id, 'locked', CAST(%(credit)s AS text) FROM locked
 ), transfer AS (
     INSERT INTO transfers (id, kind, reference)
-    SELECT :transfer_id, 'order_hold', :reference FROM held
+    SELECT %(transfer_id)s, 'order_hold', %(reference)s FROM held
     RETURNING id
 ), posted AS (
     INSERT INTO postings (transfer_id, account_id, amount)
     SELECT t.id, l.account_id, CAST(l.amount AS numeric) FROM transfer t, legs l
 ), logged AS (
     INSERT INTO events (stream, event_type, schema_version, data, metadata)
-    SELECT 'transfer:' || t.id, 'ledger.transfer_posted', :transfer_version,
+    SELECT 'transfer:' || t.id, 'ledger.transfer_posted', %(transfer_version)s,
         jsonb_build_object(
-            'transfer_id', t.id, 'kind', 'order_hold', 'reference', CAST(:reference AS text),
+            'transfer_id', t.id, 'kind', 'order_hold', 'reference', CAST(%(reference)s AS text),
             'postings', (
                 SELECT jsonb_agg(jsonb_build_object(
-                    'account_id', l.account_id, 'asset', CAST(:asset AS text),
-                    'user_id', CAST(:user_text AS text), 'kind', l.kind, 'amount', l.amount
+                    'account_id', l.account_id, 'asset', CAST(%(asset)s AS text),
+                    'user_id', CAST(%(user_text)s AS text), 'kind', l.kind, 'amount', l.amount
                 ) ORDER BY l.account_id) FROM legs l
             )
         ),
-        CAST(:metadata AS jsonb)
+        CAST(%(metadata)s AS jsonb)
     FROM transfer t
     UNION ALL
-    SELECT :stream, 'spot.order_accepted', :accepted_version, CAST(:accepted AS jsonb),
-        CAST(:metadata AS jsonb)
+    SELECT %(stream)s, 'spot.order_accepted', %(accepted_version)s, CAST(%(accepted)s AS jsonb),
+        CAST(%(metadata)s AS jsonb)
     FROM held
 )
 SELECT (SELECT count(*) FROM held) AS held, o.open_orders, o.open_stops,
-    (SELECT count(*) FROM orders WHERE market = :market AND status = 'PENDING_NEW') AS pending
+    (SELECT count(*) FROM orders WHERE market = %(market)s AND status = 'PENDING_NEW') AS pending
 FROM (
     SELECT count(*) AS open_orders,
         count(*) FILTER (WHERE type IN ('STOP_MARKET', 'STOP_LIMIT')) AS open_stops
     FROM orders
-    WHERE user_id = :user_id AND market = :market AND status = ANY(CAST(:open AS text[]))
+    WHERE user_id = %(user_id)s AND market = %(market)s AND status = ANY(CAST(%(open)s AS text[]))
 ) o
 """
-)
 
 
 async def accept_order(
@@ -222,28 +230,29 @@ async def accept_order(
     net = _hold_transfer(user_id, order_id, terms.hold_asset, hold).net_by_account()
     available = AccountRef.user(user_id, terms.hold_asset, AccountKind.AVAILABLE)
     locked = AccountRef.user(user_id, terms.hold_asset, AccountKind.LOCKED)
-    row = (
-        await conn.execute(
-            _ACCEPT,
-            {
-                "amount": hold,
-                "asset": terms.hold_asset,
-                "user_id": user_id,
-                "user_text": str(user_id),
-                "debit": str(net[available]),
-                "credit": str(net[locked]),
-                "transfer_id": f"hold:{order_id}",
-                "reference": f"order:{order_id}",
-                "transfer_version": current_version("ledger.transfer_posted"),
-                "accepted_version": current_version("spot.order_accepted"),
-                "metadata": orjson.dumps(current_request.get().as_metadata()).decode(),
-                "stream": f"market:{market}",
-                "accepted": orjson.dumps(accepted).decode(),
-                "market": market,
-                "open": list(OPEN_ORDER_STATUSES),
-            },
-        )
-    ).one()
+    row = await fetch_one(
+        conn,
+        _ACCEPT,
+        {
+            "amount": hold,
+            "asset": terms.hold_asset,
+            "user_id": user_id,
+            "user_text": str(user_id),
+            "debit": str(net[available]),
+            "credit": str(net[locked]),
+            "transfer_id": f"hold:{order_id}",
+            "reference": f"order:{order_id}",
+            "transfer_version": current_version("ledger.transfer_posted"),
+            "accepted_version": current_version("spot.order_accepted"),
+            "metadata": orjson.dumps(current_request.get().as_metadata()).decode(),
+            "stream": f"market:{market}",
+            "accepted": orjson.dumps(accepted).decode(),
+            "market": market,
+            "open": list(OPEN_ORDER_STATUSES),
+        },
+    )
+    if row is None:
+        raise AssertionError("the acceptance statement returns one row")
     _enforce_limits(
         settings, terms.type in STOP_TYPES, row.open_orders, row.open_stops, row.pending
     )
@@ -274,7 +283,7 @@ def accepted_event(
 ) -> dict[str, Any]:
     data = {
         k: (str(v) if v is not None and not isinstance(v, (int, bool, str)) else v)
-        for k, v in asdict(terms).items()
+        for k, v in ((f.name, getattr(terms, f.name)) for f in fields(terms))
     }
     return {
         "order_id": order_id,

@@ -13,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.driver import fetch_one
 from backend.domain.errors import AccountUnavailable, InvalidInput, MarketUnavailable, NotFound
 from backend.domain.markets import MarketConfig, MarketStatus
 from backend.domain.spot.units import MarketSpec
@@ -54,13 +54,13 @@ _MARKET_JOINS = (
     " LEFT JOIN assets ba ON ba.code = m.base LEFT JOIN assets qa ON qa.code = m.quote"
     " LEFT JOIN market_state s ON s.market = m.symbol"
 )
-_MARKET = text(f"SELECT {_MARKET_COLUMNS} FROM markets m {_MARKET_JOINS} WHERE m.symbol = :symbol")
+_MARKET = f"SELECT {_MARKET_COLUMNS} FROM markets m {_MARKET_JOINS} WHERE m.symbol = %(symbol)s"
 # FOR SHARE of the user: a concurrent status change (FOR UPDATE) waits for this order, or this
 # order for it.
-_MARKET_AND_OWNER = text(
+_MARKET_AND_OWNER = (
     f"SELECT u.number AS owner, u.status AS owner_status, {_MARKET_COLUMNS} FROM users u"
-    f" LEFT JOIN markets m ON m.symbol = :symbol {_MARKET_JOINS}"
-    " WHERE u.id = :user_id FOR SHARE OF u"
+    f" LEFT JOIN markets m ON m.symbol = %(symbol)s {_MARKET_JOINS}"
+    " WHERE u.id = %(user_id)s FOR SHARE OF u"
 )
 
 
@@ -83,7 +83,7 @@ def _context(row: Any, symbol: str) -> MarketContext:
 
 
 async def market_context(conn: AsyncConnection, symbol: str) -> MarketContext:
-    row = (await conn.execute(_MARKET, {"symbol": symbol})).first()
+    row = await fetch_one(conn, _MARKET, {"symbol": symbol})
     if row is None:
         raise NotFound(f"market {symbol!r} does not exist")
     return _context(row, symbol)
@@ -112,7 +112,9 @@ async def market_and_owner(
     conn: AsyncConnection, symbol: str, user_id: uuid.UUID
 ) -> MarketAndOwner:
     """Locks the user's row FOR SHARE; the checks run when asked, in the caller's order."""
-    row = (await conn.execute(_MARKET_AND_OWNER, {"symbol": symbol, "user_id": user_id})).one()
+    row = await fetch_one(conn, _MARKET_AND_OWNER, {"symbol": symbol, "user_id": user_id})
+    if row is None:
+        raise LookupError(f"no user {user_id}")
     return MarketAndOwner(row, symbol)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from backend.domain.errors import InvalidInput
 from backend.settings import Settings
@@ -72,7 +72,7 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork) -> int:
     market = found.market()
     terms = check_terms(cmd.request, market)
     owner = found.trading_owner()
-    fingerprint = {k: str(v) for k, v in asdict(cmd.request).items()}
+    fingerprint = {f.name: str(getattr(cmd.request, f.name)) for f in fields(cmd.request)}
     row = order_row(terms, market, owner)
     order_id, created = await claim_client_order_id(
         uow.conn, cmd.user_id, client_order_id, fingerprint, row
