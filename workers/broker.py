@@ -17,13 +17,20 @@ def make_broker(redis_url: str, namespace: str) -> RedisBroker:
     return broker
 
 
-def nudge_projections(broker: dramatiq.Broker) -> None:
-    """Ask a worker to catch the projections up (sent after every commit; duplicates are cheap)."""
+def nudge_sequence_key(namespace: str) -> str:
+    return f"{namespace}:projections:nudges"
+
+
+def nudge_projections(broker: RedisBroker) -> None:
+    """Ask a worker to catch the projections up (sent after commits). Each nudge carries the
+    next number of a Redis counter; a worker pass notes the counter when it starts, so a nudge
+    numbered at or below that of a finished pass (sent before it started) is skipped."""
+    number = int(broker.client.incr(nudge_sequence_key(broker.namespace)))
     broker.enqueue(
         dramatiq.Message(
             queue_name=PROJECTIONS_QUEUE,
             actor_name=CATCH_UP_ACTOR,
-            args=(),
+            args=(number,),
             kwargs={},
             options={"max_retries": 0},
         )

@@ -15,7 +15,7 @@ from backend.db.engine import make_engine
 from backend.settings import Settings
 from projections.registry import PROJECTIONS
 from projections.runner import catch_up
-from workers.broker import CATCH_UP_ACTOR, PROJECTIONS_QUEUE
+from workers.broker import CATCH_UP_ACTOR, PROJECTIONS_QUEUE, nudge_sequence_key
 from workers.news import projections_with_news
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class WorkerResources:
     engine: AsyncEngine | None = None
     redis: aioredis.Redis | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # The nudge counter as read at the start of the last finished pass (workers.broker).
+    covered_nudge: int = 0
 
     def ensure(self) -> tuple[AsyncEngine, aioredis.Redis]:
         if self.engine is None:
@@ -46,9 +48,12 @@ class WorkerResources:
 
 def declare_projection_actor(
     broker: dramatiq.Broker, resources: WorkerResources
-) -> dramatiq.Actor[[], Awaitable[None]]:
-    async def catch_up_projections() -> None:
+) -> dramatiq.Actor[[int], Awaitable[None]]:
+    async def catch_up_projections(nudge: int = 0) -> None:
+        if nudge and nudge <= resources.covered_nudge:
+            return  # a pass that started after this nudge was sent has finished since
         engine, redis = resources.ensure()
+        started = int(await redis.get(nudge_sequence_key(resources.settings.queue_namespace)) or 0)
 
         async def publish(messages: list[tuple[str, bytes]]) -> None:
             async with redis.pipeline(transaction=False) as pipe:
@@ -58,6 +63,7 @@ def declare_projection_actor(
 
         for projection in await projections_with_news(engine, PROJECTIONS.values()):
             await catch_up(engine, projection, resources.settings.projection_batch_size, publish)
+        resources.covered_nudge = max(resources.covered_nudge, started)
 
     declare = dramatiq.actor(
         broker=broker,
