@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.driver import driver_connection
 from backend.db.event_store import Checkpoint
 from backend.events import upcast
-from backend.matching.raw import driver_connection
 
 INPUT_TYPES = [
     "spot.order_accepted",

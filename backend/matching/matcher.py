@@ -242,7 +242,7 @@ def is_connection_loss(exc: BaseException) -> bool:
     """The session itself is gone (so are its locks): reconnect and re-lead, never retry here."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    # The batch's statements run on the psycopg connection itself (backend/matching/raw.py), so
+    # The batch's statements run on the psycopg connection itself (backend/db/driver.py), so
     # its errors arrive unwrapped: the same classes, as psycopg names them.
     return isinstance(
         exc,

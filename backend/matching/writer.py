@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.driver import driver_connection
 from backend.db.event_store import Checkpoint, NewEvent, append_events
 from backend.db.ledger import post_transfer
 from backend.domain.ledger import AccountRef
 from backend.domain.spot.units import ticks_to_price
 from backend.matching import pg_arrays
 from backend.matching.decimal_text import Increment, fixed_point
-from backend.matching.raw import driver_connection
 from backend.matching.registry import OrderRegistry
 from backend.matching.settlement import BatchEffects, MarketInfo, batch_transfer
 
